@@ -1,0 +1,3 @@
+"""eyecontact: open, real-time gaze redirection ("eye contact") for video."""
+
+__version__ = "0.1.0"

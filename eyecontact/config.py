@@ -1,0 +1,38 @@
+"""One typed settings object for the per-frame pipeline, shared by every front end.
+
+Layering: dataclass defaults <- config file (live mode, see eyecontact.live.settings) <- flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ControlSettings:
+    """How much correction to apply (NVIDIA-like defaults; see eyecontact.control)."""
+
+    gaze_low_deg: float = 20.0  # fully corrected below this offset from the camera
+    gaze_high_deg: float = 30.0  # real gaze at and above this
+    head_pitch_low_deg: float = 15.0
+    head_pitch_high_deg: float = 25.0
+    head_yaw_low_deg: float = 25.0
+    head_yaw_high_deg: float = 30.0
+    min_face_width_px: float = 60.0  # smaller faces are left alone
+    blinks: str = "auto"  # off | auto | always
+    look_away: bool = False
+    look_away_max_deg: float = 4.0
+    seed: int | None = None
+
+
+@dataclass
+class PipelineSettings:
+    strength: float = 1.0  # share of the full correction, 0..1
+    redirector: str = "auto"  # auto | model | analytic | identity
+    model_path: str | None = None
+    device: str = "auto"  # auto | cuda | cpu (ONNX Runtime provider choice)
+    max_faces: int = 1
+    focal_px: float | None = None  # camera focal length; guessed from the frame size if None
+    static_images: bool = False  # detect from scratch on every frame (single images)
+    smoothing: bool = True
+    control: ControlSettings = field(default_factory=ControlSettings)

@@ -1,0 +1,106 @@
+"""Eye normalisation: one fixed-size crop per eye, aligned to the eye-corner axis.
+
+The crop frame removes head roll and face scale, so the redirector (analytic or learned) always
+sees an eye of the same size and orientation. It is also the frame the training renderer draws
+in (eyecontact_train.render), so the constants below are the contract between the two.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .types import EyeCrop, EyeSide, FaceLandmarks
+
+CROP_W = 64
+CROP_H = 40
+# Eye corners land on these crop x positions, on the horizontal centre line.
+CORNER_X0 = 0.2 * CROP_W
+CORNER_X1 = 0.8 * CROP_W
+CORNER_Y = 0.5 * CROP_H
+
+# Face-mesh indices, corner to corner along each lid (image-left corner first).
+EYE_LANDMARKS: dict[str, dict[str, object]] = {
+    "right": {  # subject's right eye: left in the image
+        "upper": [33, 246, 161, 160, 159, 158, 157, 173, 133],
+        "lower": [33, 7, 163, 144, 145, 153, 154, 155, 133],
+        "iris_center": 468,
+        "iris_ring": [469, 470, 471, 472],
+    },
+    "left": {
+        "upper": [362, 398, 384, 385, 386, 387, 388, 466, 263],
+        "lower": [362, 382, 381, 380, 374, 373, 390, 249, 263],
+        "iris_center": 473,
+        "iris_ring": [474, 475, 476, 477],
+    },
+}
+
+
+def eye_corners(landmarks: FaceLandmarks, side: EyeSide) -> tuple[np.ndarray, np.ndarray]:
+    """The two corners of one eye, image-left first."""
+    upper = EYE_LANDMARKS[side]["upper"]
+    a = landmarks.points[upper[0]].astype(np.float64)
+    b = landmarks.points[upper[-1]].astype(np.float64)
+    return (a, b) if a[0] <= b[0] else (b, a)
+
+
+def lid_contour_px(landmarks: FaceLandmarks, side: EyeSide) -> np.ndarray:
+    """16 points: upper lid corner->corner (first 8 incl. corner), lower lid (8), frame pixels."""
+    spec = EYE_LANDMARKS[side]
+    upper = landmarks.points[spec["upper"][:-1]]  # type: ignore[index]
+    lower = landmarks.points[spec["lower"][1:]]  # type: ignore[index]
+    return np.concatenate([upper, lower]).astype(np.float64)
+
+
+def crop_affine(corner_a: np.ndarray, corner_b: np.ndarray) -> np.ndarray:
+    """2x3 affine taking frame pixels to crop pixels so the corners land on the fixed spots."""
+    axis = corner_b - corner_a
+    length = float(np.hypot(*axis))
+    if length < 1e-6:
+        raise ValueError("degenerate eye: corners coincide")
+    scale = (CORNER_X1 - CORNER_X0) / length
+    cos, sin = axis / length
+    # Rotation by -angle, then scale, then move the corner midpoint to the crop's eye centre.
+    rot = scale * np.array([[cos, sin], [-sin, cos]])
+    mid = (corner_a + corner_b) / 2.0
+    target = np.array([(CORNER_X0 + CORNER_X1) / 2.0, CORNER_Y])
+    shift = target - rot @ mid
+    return np.hstack([rot, shift[:, None]])
+
+
+def invert_affine(m: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(m.astype(np.float64))
+
+
+def apply_affine(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    pts = np.asarray(pts, dtype=np.float64)
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def extract_eye(frame: np.ndarray, landmarks: FaceLandmarks, side: EyeSide,
+                eyeball_radius_px: float) -> EyeCrop:
+    """Resample one eye of ``frame`` into the crop frame.
+
+    ``eyeball_radius_px`` is the projected eyeball rotation radius in frame pixels (from the
+    geometry stage); it is carried into crop pixels for the redirector.
+    """
+    a, b = eye_corners(landmarks, side)
+    to_crop = crop_affine(a, b)
+    to_frame = invert_affine(to_crop)
+    pixels = cv2.warpAffine(frame, to_crop, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+    spec = EYE_LANDMARKS[side]
+    scale = float(np.hypot(*to_crop[:, 0]))
+    ring = apply_affine(to_crop, landmarks.points[spec["iris_ring"]])  # type: ignore[index]
+    center = apply_affine(to_crop, landmarks.points[[spec["iris_center"]]])[0]  # type: ignore[list-item]
+    iris_radius = float(np.mean(np.linalg.norm(ring - center, axis=1)))
+    return EyeCrop(
+        side=side,
+        pixels=pixels,
+        frame_to_crop=to_crop,
+        crop_to_frame=to_frame,
+        lid_contour=apply_affine(to_crop, lid_contour_px(landmarks, side)),
+        iris_center=center,
+        iris_radius=iris_radius,
+        eyeball_radius=eyeball_radius_px * scale,
+    )
