@@ -128,13 +128,27 @@ def _open_report(path: Path):
     return ReportWriter(path)
 
 
+def _report_faces(result) -> list[dict]:
+    from .report import face_entry
+
+    faces = []
+    for face in result.faces:
+        entry = face_entry(face.face_id, face.measurement, face.decision, eyes=face.eyes or None,
+                           head_roll=face.pose.roll if face.pose else None,
+                           skipped_reason=face.skipped_reason)
+        entry["share"] = face.share
+        entry["corrected"] = face.corrected
+        faces.append(entry)
+    return faces
+
+
 def _frame_function(pipeline, report, debug: bool):
     """Per-frame callback for the video writer: pipeline, then report and debug overlay."""
 
     def run(frame, t_s):
         out, result = pipeline.process(frame, t_s)
         if report is not None:
-            report.add_result(result, t_s, pipeline)
+            report.add(result.index, t_s, _report_faces(result))
         if debug:
             from .debug_draw import draw_frame_result
 

@@ -35,4 +35,6 @@ class PipelineSettings:
     focal_px: float | None = None  # camera focal length; guessed from the frame size if None
     static_images: bool = False  # detect from scratch on every frame (single images)
     smoothing: bool = True
+    # Where corrected eyes look, relative to the camera (pitch, yaw degrees): (0, 0) is eye contact.
+    aim_offset_deg: tuple[float, float] = (0.0, 0.0)
     control: ControlSettings = field(default_factory=ControlSettings)

@@ -214,6 +214,8 @@ class Pipeline:
                 continue
             roll = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
             gp, gy, cp, cy = geometry.crop_frame_angles(gaze, roll)
+            cp += self.settings.aim_offset_deg[0]
+            cy += self.settings.aim_offset_deg[1]
             d_pitch = float(np.clip(cp - gp, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG)) * share
             d_yaw = float(np.clip(cy - gy, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG)) * share
             crop = extract_eye(frame, face, side, geometry.projected_eyeball_radius_px(gaze, pose.focal_px))  # type: ignore[arg-type]

@@ -85,16 +85,36 @@ def write_clip(path: str | Path, frames: Iterator[np.ndarray] | list[np.ndarray]
                 out.mux(p)
 
 
+def looking_down(frames: Iterator[np.ndarray], pitch_deg: float) -> Iterator[np.ndarray]:
+    """The same frames with the eyes turned ``pitch_deg`` below the camera (by the analytic
+    redirector aimed off-camera): a person reading from the screen below the webcam."""
+    from .config import ControlSettings, PipelineSettings
+    from .pipeline import Pipeline
+
+    control = ControlSettings(gaze_low_deg=90.0, gaze_high_deg=91.0, blinks="off")
+    pipe = Pipeline(PipelineSettings(redirector="analytic", aim_offset_deg=(pitch_deg, 0.0),
+                                     control=control, smoothing=False))
+    try:
+        for i, frame in enumerate(frames):
+            yield pipe.process(frame, i / 30.0)[0]
+    finally:
+        pipe.close()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """python -m eyecontact.synthetic OUT.mp4 [WIDTHxHEIGHT] [SECONDS]"""
+    """python -m eyecontact.synthetic OUT.mp4 [WIDTHxHEIGHT] [SECONDS] [GAZE_PITCH_DEG]"""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0]) if args else Path("sample.mp4")
     width, height = (int(v) for v in (args[1] if len(args) > 1 else "640x480").split("x"))
     seconds = float(args[2]) if len(args) > 2 else 4.0
+    pitch = float(args[3]) if len(args) > 3 else 0.0
     fps = 30
-    write_clip(out, moving_face_frames(width, height, int(seconds * fps)), fps=fps, audio_seconds=seconds)
+    frames = moving_face_frames(width, height, int(seconds * fps))
+    if pitch:
+        frames = looking_down(frames, pitch)
+    write_clip(out, frames, fps=fps, audio_seconds=seconds)
     print(f"wrote {out}")
     return 0
 

@@ -107,6 +107,8 @@ class FaceResult:
     blink_state: str = "open"  # open | real_blink | synthetic_blink
     corrected: bool = False
     skipped_reason: str | None = None
+    measurement: object | None = None  # control.FaceMeasurement fed to the controller
+    decision: object | None = None  # control.FaceDecision it returned
 
 
 @dataclass

@@ -88,14 +88,15 @@ def lid_warp_map(y_up: np.ndarray, y_lo: np.ndarray, shift: np.ndarray) -> np.nd
     Piecewise linear per column: the crop top stays, the upper lid moves to y_up + shift, the
     lower lid and everything below stay. A shift that reaches the lower lid closes the eye.
     """
-    new_up = np.clip(y_up + shift, 1.0, y_lo - 0.25)
+    # A closing lid may pass the lower lid line by a pixel so no white slit is left.
+    new_up = np.clip(y_up + shift, 1.0, y_lo + 1.5)
     y = _GY
     top_scale = y_up / np.maximum(new_up, 1e-3)
     above = y * top_scale[None, :]
     span_new = np.maximum(y_lo - new_up, 1e-3)
     below = y_up[None, :] + (y - new_up[None, :]) * ((y_lo - y_up) / span_new)[None, :]
     src = np.where(y <= new_up[None, :], above, below)
-    return np.where(y >= y_lo[None, :], y, src).astype(np.float32)
+    return np.where(y >= np.maximum(y_lo, new_up)[None, :], y, src).astype(np.float32)
 
 
 class AnalyticRedirector:
@@ -137,7 +138,7 @@ class AnalyticRedirector:
         y_up, y_lo, x0, x1 = lid_curves(eye.lid_contour)
         inside = np.clip(np.minimum(_XS - x0, x1 - _XS) / max(0.15 * (x1 - x0), 1.0), 0.0, 1.0)
         bump = np.sin(inside * math.pi / 2.0) ** 2  # 0 at the corners, 1 in the middle
-        shift = (LID_FOLLOW * dy * bump + closing * (y_lo - y_up)).astype(np.float32)
+        shift = (LID_FOLLOW * dy * bump + closing * (y_lo - y_up + 1.5)).astype(np.float32)
         if np.max(np.abs(shift)) > 0.05:
             map_y = lid_warp_map(y_up, y_lo, shift)
             out = cv2.remap(out, _GX, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -48,7 +48,10 @@ def default_model_path() -> Path:
         return checkout
     from importlib import resources
 
-    return Path(str(resources.files("eyecontact.models") / MODEL_FILENAME))
+    try:
+        return Path(str(resources.files("eyecontact.models") / MODEL_FILENAME))
+    except ModuleNotFoundError:  # neither a checkout nor an installed model: reported on load
+        return checkout
 
 
 def load_redirector(kind: str = "auto", model_path: str | Path | None = None,

@@ -1,0 +1,103 @@
+"""One-Euro filtering of per-frame measurements (landmarks, angles, apertures).
+
+The One-Euro filter (Casiez, Roussel & Vogel, CHI 2012) is a low-pass filter whose cutoff
+frequency rises with the signal's speed: a still face gets a low cutoff (jitter removed), a
+moving face a high one (little lag). It works on timestamps, so it behaves the same at any
+frame rate and with dropped frames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _alpha(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
+    """Smoothing factor of an exponential filter with the given cutoff for a step of dt.
+
+    The exact discretisation 1 - exp(-dt/tau) (rather than the paper's dt/(dt+tau)) keeps the
+    response the same at 15 and 60 fps.
+    """
+    tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz, dtype=np.float64))
+    return 1.0 - np.exp(-dt / tau)
+
+
+@dataclass
+class OneEuroFilter:
+    """One-Euro filter over numpy arrays of any (fixed) shape.
+
+    min_cutoff: cutoff (Hz) for a still signal; lower = less jitter, more lag when starting.
+    beta: how fast the cutoff rises with speed (per unit of the signal per second); higher =
+        less lag during fast motion.
+    d_cutoff: cutoff (Hz) used to smooth the speed estimate itself.
+    speed_axis: if given, the speed that drives the cutoff is the norm along this axis (e.g. -1
+        for (N, 2) points: a point's 2-D speed), so x and y of a point share one cutoff.
+    """
+
+    min_cutoff: float = 1.0
+    beta: float = 0.0
+    d_cutoff: float = 1.0
+    speed_axis: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_cutoff <= 0 or self.d_cutoff <= 0:
+            raise ValueError("cutoff frequencies must be positive")
+        if self.beta < 0:
+            raise ValueError("beta must be >= 0")
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+        self._t: float | None = None
+
+    def reset(self) -> None:
+        """Forget the history: the next sample passes through unchanged."""
+        self._x = None
+        self._dx = None
+        self._t = None
+
+    @property
+    def value(self) -> np.ndarray | None:
+        """The last filtered value (None before the first sample)."""
+        return None if self._x is None else self._x.copy()
+
+    def __call__(self, x: np.ndarray | float, t: float) -> np.ndarray:
+        """Filter one sample taken at time t (seconds); returns the filtered sample (float64)."""
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or self._t is None or self._x.shape != x.shape:
+            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), float(t)
+            return x.copy()
+        dt = float(t) - self._t
+        if dt <= 0.0:
+            # Same or earlier timestamp (duplicate frame, clock hiccup): keep the last output
+            # rather than dividing by zero or running time backwards.
+            if dt < 0.0:
+                self.reset()
+                return self(x, t)
+            return self._x.copy()
+        assert self._dx is not None
+        dx = (x - self._x) / dt
+        dx_hat = self._dx + _alpha(self.d_cutoff, dt) * (dx - self._dx)
+        if self.speed_axis is None:
+            speed = np.abs(dx_hat)
+        else:
+            speed = np.linalg.norm(dx_hat, axis=self.speed_axis, keepdims=True)
+        cutoff = self.min_cutoff + self.beta * speed
+        x_hat = self._x + _alpha(cutoff, dt) * (x - self._x)
+        self._x, self._dx, self._t = x_hat, dx_hat, float(t)
+        return x_hat.copy()
+
+
+def landmark_filter(face_width_px: float = 200.0) -> OneEuroFilter:
+    """A filter tuned for face-mesh points in pixels.
+
+    beta is scaled by the face width so the trade-off is the same for near and far faces:
+    a point moving one face width per second gets its cutoff raised by about 4 Hz.
+    """
+    return OneEuroFilter(min_cutoff=1.0, beta=4.0 / max(face_width_px, 1.0), d_cutoff=1.0,
+                         speed_axis=-1)
+
+
+def angle_filter() -> OneEuroFilter:
+    """A filter tuned for angles in degrees (head pose, gaze)."""
+    return OneEuroFilter(min_cutoff=1.0, beta=0.02, d_cutoff=1.0)

@@ -1,0 +1,120 @@
+"""Eye crops, the analytic redirector and compositing."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from eyecontact.composite import composite_eye
+from eyecontact.config import PipelineSettings
+from eyecontact.eyecrop import CROP_H, CROP_W, EYE_LANDMARKS
+from eyecontact.pipeline import Pipeline
+from eyecontact.redirect.analytic import AnalyticRedirector
+from eyecontact.redirect.base import IdentityRedirector
+from eyecontact.types import EyeCrop, EyeRequest
+
+
+def drawn_eye(iris_x: float = 32.0, iris_y: float = 20.0) -> EyeCrop:
+    """A plain drawn eye in the crop frame: skin, white almond opening, dark iris."""
+    px = np.full((CROP_H, CROP_W, 3), (200, 150, 120), np.uint8)
+    xs = np.linspace(12.8, 51.2, 9)
+    half = np.sin(np.linspace(0, np.pi, 9)) * 7.0
+    upper = np.stack([xs, 20.0 - half], axis=1)
+    lower = np.stack([xs, 20.0 + half], axis=1)
+    contour = np.vstack([upper[:8], lower[1:][::1]])
+    poly = np.vstack([upper, lower[::-1]]).astype(np.int32)
+    cv2.fillPoly(px, [poly], (235, 235, 230))
+    mask = np.zeros(px.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [poly], 1)
+    iris = np.zeros_like(mask)
+    cv2.circle(iris, (int(iris_x), int(iris_y)), 6, 1, -1)
+    px[(iris & mask) > 0] = (60, 40, 30)
+    ident = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    return EyeCrop(side="right", pixels=px, frame_to_crop=ident, crop_to_frame=ident,
+                   lid_contour=contour, iris_center=np.array([iris_x, iris_y]), iris_radius=6.0,
+                   eyeball_radius=13.4)
+
+
+def dark_centroid(px: np.ndarray) -> np.ndarray:
+    dark = px.mean(axis=2) < 110
+    ys, xs = np.nonzero(dark)
+    return np.array([xs.mean(), ys.mean()]) if len(xs) else np.array([np.nan, np.nan])
+
+
+def test_zero_request_is_identity():
+    eye = drawn_eye()
+    out = AnalyticRedirector().redirect([eye], [EyeRequest(0, 0, 0, 0, 1.0)])[0]
+    assert np.array_equal(out, eye.pixels)
+
+
+@pytest.mark.parametrize("d_yaw,d_pitch", [(10.0, 0.0), (-10.0, 0.0), (0.0, 8.0), (0.0, -8.0)])
+def test_iris_moves_by_eyeball_model(d_yaw, d_pitch):
+    eye = drawn_eye()
+    out = AnalyticRedirector().redirect([eye], [EyeRequest(0, 0, d_pitch, d_yaw, 1.0)])[0]
+    moved = dark_centroid(out) - dark_centroid(eye.pixels)
+    want = np.array([13.4 * np.sin(np.radians(d_yaw)), -13.4 * np.sin(np.radians(d_pitch))])
+    assert np.sign(moved[np.argmax(np.abs(want))]) == np.sign(want[np.argmax(np.abs(want))])
+    assert np.linalg.norm(moved - want) < 1.2
+
+
+def test_closed_lids_hide_the_iris():
+    eye = drawn_eye()
+    out = AnalyticRedirector().redirect([eye], [EyeRequest(0, 0, 0, 0, 0.0)])[0]
+    assert (out.mean(axis=2) < 110).sum() < 0.15 * (eye.pixels.mean(axis=2) < 110).sum()
+    # The white of the eye is (nearly) gone too: the opening is covered by lid skin; at most the
+    # one-pixel rim of the drawn polygon below the lower-lid line stays.
+    assert (out.min(axis=2) > 225).sum() < 0.1 * (eye.pixels.min(axis=2) > 225).sum()
+
+
+def test_nothing_outside_the_eye_opening_moves():
+    eye = drawn_eye()
+    out = AnalyticRedirector().redirect([eye], [EyeRequest(0, 0, 0, 12.0, 1.0)])[0]
+    changed = np.any(out != eye.pixels, axis=2)
+    opening = np.zeros(changed.shape, np.uint8)
+    cv2.fillPoly(opening, [np.round(eye.lid_contour).astype(np.int32)], 1)
+    opening = cv2.dilate(opening, np.ones((3, 3), np.uint8))
+    assert changed.any()
+    assert not (changed & (opening == 0)).any()
+
+
+def test_composite_unchanged_crop_leaves_frame_identical(astronaut_frames):
+    pipe = Pipeline(PipelineSettings(redirector="identity"), redirector=IdentityRedirector())
+    for i, frame in enumerate(astronaut_frames[:10]):
+        out, result = pipe.process(frame, i / 30)
+        assert result.faces and result.faces[0].corrected
+        assert np.array_equal(out, frame)
+    pipe.close()
+
+
+def _eye_regions(result, shape) -> np.ndarray:
+    """Union of the eye crops' areas in the frame (where compositing may write)."""
+    region = np.zeros(shape[:2], np.uint8)
+    for face in result.faces:
+        for side in ("right", "left"):
+            pts = face.landmarks.points[EYE_LANDMARKS[side]["upper"] + EYE_LANDMARKS[side]["lower"]]
+            x0, y0 = pts.min(axis=0)
+            x1, y1 = pts.max(axis=0)
+            w = x1 - x0
+            cv2.rectangle(region, (int(x0 - 0.4 * w), int(y0 - 0.6 * w)), (int(x1 + 0.4 * w), int(y1 + 0.4 * w)), 1, -1)
+    return region > 0
+
+
+def test_pixels_outside_the_eyes_bit_identical(astronaut_frames):
+    pipe = Pipeline(PipelineSettings(redirector="analytic"))
+    changed_any = False
+    for i, frame in enumerate(astronaut_frames[:15]):
+        out, result = pipe.process(frame, i / 30)
+        diff = np.any(out != frame, axis=2)
+        changed_any |= bool(diff.any())
+        assert not (diff & ~_eye_regions(result, frame.shape)).any()
+    assert changed_any
+    pipe.close()
+
+
+def test_composite_share_zero_changes_nothing(astronaut_frames):
+    frame = astronaut_frames[0].copy()
+    eye = drawn_eye()
+    before = frame.copy()
+    composite_eye(frame, eye, 255 - eye.pixels, share=0.0)
+    assert np.array_equal(frame, before)
