@@ -73,7 +73,8 @@ class BlinkDetector:
 
     def reset(self) -> None:
         self._hist: dict[str, deque[tuple[float, float]]] = {"right": deque(), "left": deque()}
-        self._recent: deque[tuple[float, float]] = deque()  # (t, openness of the more open eye)
+        # (t, openness of the more open eye, which eyes were measured)
+        self._recent: deque[tuple[float, float, frozenset[str]]] = deque()
         self._phase: LidPhase = "open"
         self._blink_start = 0.0
         self._pre = 1.0
@@ -98,6 +99,7 @@ class BlinkDetector:
         self._last_t = t
 
         ratios: list[float] = []
+        sides: set[str] = set()
         baselines: dict[str, float | None] = {}
         for side in ("right", "left"):
             a = apertures.get(side)
@@ -110,6 +112,7 @@ class BlinkDetector:
             baselines[side] = base
             if a is not None and math.isfinite(a) and base is not None and base > 1e-6:
                 ratios.append(float(a) / base)
+                sides.add(side)
 
         if not ratios:
             # Nothing measurable this frame: keep the phase, but a blink can't last forever.
@@ -118,10 +121,13 @@ class BlinkDetector:
             return LidObservation(self._phase, None, baselines)
 
         m = max(ratios)  # both eyes closed <=> the more open one is closed
-        self._recent.append((t, m))
+        seen = frozenset(sides)
+        self._recent.append((t, m, seen))
         while self._recent and t - self._recent[0][0] > p.fast_close_s:
             self._recent.popleft()
-        peak = max(v for _, v in self._recent)
+        # Only compare like with like: if the more open eye just went out of view, the drop
+        # of the remaining eye's value is not a closure.
+        peak = max(v for _, v, s in self._recent if s == seen)
 
         started = False
         ended: BlinkEvent | None = None
@@ -130,7 +136,7 @@ class BlinkDetector:
                 self._phase = "blink"
                 self._blink_start, self._pre, self._min = t, peak, m
                 started = True
-            elif self._phase == "open" and m < p.close_ratio and p.close_ratio > 0:
+            elif self._phase == "open" and m < p.close_ratio:
                 # Slowly lowered below the closed level: lids kept low, not a blink.
                 self._phase = "closed"
             elif self._phase == "closed" and m >= p.reopen_from_closed_ratio:
@@ -223,6 +229,14 @@ class BlinkSynthesizer:
         self._last_real: float | None = None
         self._start: float | None = None
 
+    def set_mode(self, mode: str) -> None:
+        """Switch off/auto/always while running; a blink in progress finishes."""
+        if mode not in ("off", "auto", "always"):
+            raise ValueError(f"blinks must be off, auto or always, not {mode!r}")
+        if mode != self.mode:
+            self.mode = mode
+            self._next = None
+
     def interval(self) -> float:
         """One random gap between blink starts (min gap + gamma), mean = 60 / rate."""
         p = self.params
@@ -255,6 +269,9 @@ class BlinkSynthesizer:
         real eyes are open); a running blink always finishes so it never cuts off half-closed.
         """
         if self.mode == "off":
+            if self.current is not None and self.current.start_s <= t < self.current.end_s:
+                return self.current.openness(t)  # switched off mid-blink: let it finish
+            self.current = None
             return 1.0
         if self._start is None or t < self._start:
             self._start = t

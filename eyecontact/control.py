@@ -13,6 +13,17 @@ and gets a :class:`FaceDecision` back. The controller
 - adds synthetic blinks and small look-aways when the settings ask for them.
 
 Everything runs on timestamps, not frame counts, so it behaves the same at any frame rate.
+
+Per frame, for each face (``bank = ControllerBank(settings.control, fps)`` once)::
+
+    m = FaceMeasurement.from_geometry(t, pose, eyes, landmarks.width_px, confidence)
+    d = bank.update(landmarks.face_id, m)
+    for side, gaze in eyes.items():
+        gp, gy, cp, cy = crop_frame_angles(gaze, roll)      # angles in the crop's frame
+        dp, dy = d.eye_request_angles(side, gp, gy, cp, cy)  # share and look-away applied
+        EyeRequest(gp, gy, dp * strength, dy * strength, openness=d.openness[side])
+
+An eye whose eye_share is 0 and openness 1 needs no redirection at all (pass it through).
 """
 
 from __future__ import annotations
@@ -72,7 +83,8 @@ class FaceMeasurement:
             if g is None:
                 return EyeMeasurement(offset_deg=math.inf, visible=False)
             vis = True if visible is None else bool(visible.get(side, True))
-            return EyeMeasurement(float(g.offset_deg), vis, float(g.aperture))  # type: ignore[attr-defined]
+            return EyeMeasurement(float(g.offset_deg), vis,  # type: ignore[attr-defined]
+                                  float(g.aperture))  # type: ignore[attr-defined]
 
         if pose is None:
             pitch = yaw = math.inf  # unknown head pose: the head criterion gives 0
@@ -251,8 +263,6 @@ class LookAway:
 
     def update(self, t: float) -> tuple[float, float]:
         """(delta pitch, delta yaw) in degrees at time t."""
-        if self.max_deg <= 0:
-            return (0.0, 0.0)
         p = self.params
         if self._last_t is None or t < self._last_t:
             self._from = self._to = (0.0, 0.0)
@@ -260,18 +270,29 @@ class LookAway:
             self._next = t + float(self.rng.uniform(*p.centre_hold_s))
         self._last_t = t
         assert self._next is not None
+        if self.max_deg <= 0:
+            # Switched off (or never on): come back to the camera smoothly, then stay.
+            if self._to != (0.0, 0.0):
+                self._saccade(t, (0.0, 0.0))
+            self._next = t + p.centre_hold_s[0]
+            return self._current(t)
         if t >= self._next:
             at_centre = self._to == (0.0, 0.0)
             if at_centre or self.rng.random() >= p.return_probability:
                 new, hold = self._pick_glance(), float(self.rng.uniform(*p.glance_hold_s))
             else:
                 new, hold = (0.0, 0.0), float(self.rng.uniform(*p.centre_hold_s))
-            cur = self._current(t)
-            amp = math.hypot(new[0] - cur[0], new[1] - cur[1])
-            self._from, self._to, self._t0 = cur, new, t
-            self._dur = max(p.min_saccade_s, 0.025 + p.saccade_s_per_deg * amp)
+            self._saccade(t, new)
             self._next = t + self._dur + hold
         return self._current(t)
+
+    def _saccade(self, t: float, new: tuple[float, float]) -> None:
+        """Start a move from wherever the eyes are now; bigger moves take a little longer."""
+        p = self.params
+        cur = self._current(t)
+        amp = math.hypot(new[0] - cur[0], new[1] - cur[1])
+        self._from, self._to, self._t0 = cur, new, t
+        self._dur = max(p.min_saccade_s, 0.025 + p.saccade_s_per_deg * amp)
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,6 +355,16 @@ class FaceController:
             b.reset()
         self._hold_until = -math.inf
 
+    def _follow_settings(self) -> None:
+        """Settings can change while running (live mode): pick up blink and look-away changes.
+        Thresholds are read from the settings on every frame anyway."""
+        s = self.settings
+        if s.blinks != self.synth.mode:
+            self.synth.set_mode(s.blinks)
+        want = s.look_away_max_deg if s.look_away else 0.0
+        if want != self.look_away.max_deg:
+            self.look_away.max_deg = max(float(want), 0.0)
+
     # -- criteria ---------------------------------------------------------------------------
 
     def _factors(self, m: FaceMeasurement, lids: LidObservation) -> dict[str, float]:
@@ -361,14 +392,19 @@ class FaceController:
 
     # -- per frame --------------------------------------------------------------------------
 
-    def update(self, m: FaceMeasurement) -> FaceDecision:
+    def update(self, m: FaceMeasurement, instant: bool = False) -> FaceDecision:
+        """Decide for one frame. ``instant``: for single images or frames out of sequence,
+        apply the target share at once, with no blinks or look-aways (nothing to animate)."""
         t = float(m.timestamp_s)
         tu = self.tuning
-        if self._last_t is None or t < self._last_t or t - self._last_t > tu.max_gap_s:
+        # At very low frame rates consecutive frames are far apart but still one stream.
+        max_gap = max(tu.max_gap_s, 3.0 / max(self.fps_hint, 1e-3))
+        if self._last_t is None or t < self._last_t or t - self._last_t > max_gap:
             # New face, time reset, or the face was missing (and so shown uncorrected) for a
             # while: fade in from uncorrected rather than popping back to the old share.
             self.reset()
         self._last_t = t
+        self._follow_settings()
 
         lids = self.detector.update(t, {side: (m.eye(side).aperture if m.eye(side).visible
                                                else None) for side in SIDES})
@@ -393,19 +429,22 @@ class FaceController:
         if t < self._hold_until and lids.phase != "blink":
             blink_state = "real_blink"
             target, limited_by, duration = 0.0, "real_blink", tu.blink_ramp_s
-        self.share.set_target(target, t, duration)
+        if instant:
+            self.share.reset(target)
+        else:
+            self.share.set_target(target, t, duration)
         share = self.share.value(t)
 
         # Synthetic blinks: only on eyes we are correcting and whose real lids are open.
         synth_ok = (share >= tu.synth_min_share and lids.phase == "open"
                     and blink_state == "open")
-        synth_open = self.synth.update(t, allowed=synth_ok)
+        synth_open = 1.0 if instant else self.synth.update(t, allowed=synth_ok)
         if synth_open < 1.0 and blink_state == "open":
             blink_state = "synthetic_blink"
         else:
             synth_open = 1.0
 
-        look = self.look_away.update(t)
+        look = (0.0, 0.0) if instant else self.look_away.update(t)
         eye_share = {side: (share if m.eye(side).visible else 0.0) for side in SIDES}
         openness = {side: (synth_open if m.eye(side).visible else 1.0) for side in SIDES}
         return FaceDecision(
@@ -431,7 +470,7 @@ class ControllerBank:
         self.forget_after_s = forget_after_s
         self._faces: dict[int, tuple[FaceController, float]] = {}
 
-    def update(self, face_id: int, m: FaceMeasurement) -> FaceDecision:
+    def update(self, face_id: int, m: FaceMeasurement, instant: bool = False) -> FaceDecision:
         entry = self._faces.get(face_id)
         ctrl = entry[0] if entry else FaceController(self.settings, self.fps_hint, face_id)
         self._faces[face_id] = (ctrl, m.timestamp_s)
@@ -439,4 +478,4 @@ class ControllerBank:
             if m.timestamp_s - last > self.forget_after_s or m.timestamp_s < last - 1.0:
                 if fid != face_id:
                     del self._faces[fid]
-        return ctrl.update(m)
+        return ctrl.update(m, instant=instant)

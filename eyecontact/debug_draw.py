@@ -133,7 +133,8 @@ def draw_debug(frame_rgb: np.ndarray, faces: Sequence[FaceDebugInfo],
             share_txt += f" -> {face.target_share:.2f}"
         _text(out, share_txt, (x, y), (255, 255, 255), scale)
         state = face.blink_state
-        extra = f"  ({face.limited_by})" if face.limited_by and face.limited_by != "none" else ""
+        extra = (f"  (limited by {face.limited_by})"
+                 if face.limited_by and face.limited_by not in ("none", state) else "")
         _text(out, f"{state}{extra}", (x, y + line_h), STATE_TEXT.get(state, (255, 255, 255)),
               scale)
     return out

@@ -21,6 +21,10 @@ EYEBALL_RADIUS_MM = 10.5  # eyeball centre to iris centre (rotation radius of th
 # looks straight ahead; measured against an independent gaze estimator on real clips, a centre
 # this far above the corner midpoint removes most of the resulting upward bias.
 EYE_CENTER_RAISE_MM = 2.5
+# Looking down, the upper lid covers the top of the iris and the face mesh's iris centre rides
+# up with the visible part, so downward eye rotations (relative to the head) come out
+# compressed; on real clips, against an independent estimator, this gain restores most of it.
+DOWNWARD_GAIN = 1.5
 
 # Generic face, head coordinates in mm: x to the image right, y down, z away from the camera,
 # for a face looking straight into the camera. Keys are face-mesh indices.
@@ -144,12 +148,21 @@ def estimate_eye_gaze(landmarks: FaceLandmarks, side: EyeSide, pose: HeadPose) -
     s = dc - math.sqrt(disc) if disc > 0 else dc
     gaze = s * d - centre
     gaze /= np.linalg.norm(gaze)
+    gaze = _expand_downward(gaze, pose.rotation)
     to_camera = -centre / np.linalg.norm(centre)
     pitch, yaw = angles_of(gaze)
     cam_pitch, cam_yaw = angles_of(to_camera)
     return EyeGaze(side=side, eyeball_center=centre, gaze=gaze, to_camera=to_camera, pitch=pitch,
                    yaw=yaw, camera_pitch=cam_pitch, camera_yaw=cam_yaw,
                    aperture=eye_aperture(landmarks, side))
+
+
+def _expand_downward(gaze: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    in_head = rotation.T @ gaze  # head frame: looking along the face is (0, 0, -1)
+    pitch, yaw = angles_of(in_head)
+    if pitch >= 0.0:
+        return gaze
+    return rotation @ direction_from_angles(max(pitch * DOWNWARD_GAIN, -80.0), yaw)
 
 
 def projected_eyeball_radius_px(gaze: EyeGaze, focal_px: float) -> float:

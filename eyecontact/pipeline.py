@@ -17,9 +17,11 @@ import numpy as np
 from . import geometry
 from .composite import composite_eye
 from .config import PipelineSettings
-from .eyecrop import crop_affine, eye_corners, extract_eye
+from .control import ControllerBank, FaceDecision, FaceMeasurement
+from .eyecrop import eye_corners, extract_eye
 from .landmarks import FaceLandmarker
 from .redirect import Redirector, load_redirector
+from .smoothing import OneEuroFilter, landmark_filter
 from .types import EyeCrop, EyeGaze, EyeRequest, FaceLandmarks, FaceResult, FrameResult, HeadPose
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class FaceState:
     """What the pipeline remembers about one tracked face between frames."""
 
     pose: HeadPose | None = None
-    controller: object | None = None
+    smoother: OneEuroFilter | None = None  # landmark points, so a still face gives a still result
     last_seen_s: float = 0.0
 
 
@@ -89,23 +91,6 @@ def _eye_in_frame(landmarks: FaceLandmarks, side: str) -> bool:
     return all(margin <= p[0] < w - margin and margin <= p[1] < h - margin for p in (a, b))
 
 
-def target_share(pose: HeadPose, eyes: dict[str, EyeGaze], settings: PipelineSettings) -> float:
-    """Share of the full correction wanted for this face from thresholds alone (no time)."""
-    c = settings.control
-
-    def ramp(value: float, low: float, high: float) -> float:
-        if value <= low:
-            return 1.0
-        if value >= high:
-            return 0.0
-        return (high - value) / (high - low)
-
-    offset = float(np.mean([e.offset_deg for e in eyes.values()]))
-    return min(ramp(offset, c.gaze_low_deg, c.gaze_high_deg),
-               ramp(abs(pose.pitch), c.head_pitch_low_deg, c.head_pitch_high_deg),
-               ramp(abs(pose.yaw), c.head_yaw_low_deg, c.head_yaw_high_deg))
-
-
 class Pipeline:
     def __init__(self, settings: PipelineSettings | None = None, redirector: Redirector | None = None,
                  landmarker: FaceLandmarker | None = None):
@@ -115,6 +100,7 @@ class Pipeline:
         self.landmarker = landmarker or FaceLandmarker(
             max_faces=self.settings.max_faces, static_images=self.settings.static_images)
         self.timer = StageTimer()
+        self.controllers = ControllerBank(self.settings.control)
         self._faces: dict[int, FaceState] = {}
         self._frame_index = 0
         self._enabled = True
@@ -184,41 +170,65 @@ class Pipeline:
         for face_id in [k for k, s in self._faces.items() if now_s - s.last_seen_s > 1.0]:
             del self._faces[face_id]
 
+    def _smoothed(self, face: FaceLandmarks, state: FaceState, now_s: float) -> FaceLandmarks:
+        if not self.settings.smoothing or self.settings.static_images:
+            return face
+        if state.smoother is None:
+            state.smoother = landmark_filter(face.width_px)
+        points = state.smoother(face.points, now_s).astype(np.float32)
+        return FaceLandmarks(points, face.depth, face.frame_size, face.face_id)
+
     def _plan_face(self, frame: np.ndarray, face: FaceLandmarks, now_s: float, face_index: int,
                    t: float) -> tuple[FaceResult, list[EyePlan], float]:
         state = self._faces.setdefault(face.face_id, FaceState())
+        if now_s - state.last_seen_s > 0.5:  # face came back after a gap: start afresh
+            state.smoother, state.pose = None, None
         state.last_seen_s = now_s
+        face = self._smoothed(face, state, now_s)
         pose = geometry.estimate_head_pose(face, self.settings.focal_px, state.pose)
         state.pose = pose
         face_result = FaceResult(face_id=face.face_id, landmarks=face, pose=pose)
+        sides = [s for s in ("right", "left") if _eye_in_frame(face, s)]
+        eyes: dict[str, EyeGaze] = {}
+        if pose is not None:
+            eyes = {side: geometry.estimate_eye_gaze(face, side, pose) for side in sides}  # type: ignore[arg-type]
+        face_result.eyes = eyes
+        measurement = FaceMeasurement.from_geometry(now_s, pose, eyes, face.width_px)
+        decision = self.controllers.update(face.face_id, measurement, instant=self.settings.static_images)
+        face_result.measurement, face_result.decision = measurement, decision
+        face_result.blink_state = decision.blink_state
+        scale = self.settings.strength * self._enable_level
+        face_result.share = decision.share * scale
+        t = self.timer.add("geometry", t)
         if pose is None:
             face_result.skipped_reason = "head pose not found"
-            return face_result, [], self.timer.add("geometry", t)
-        sides = [s for s in ("right", "left") if _eye_in_frame(face, s)]
-        eyes = {side: geometry.estimate_eye_gaze(face, side, pose) for side in sides}  # type: ignore[arg-type]
-        face_result.eyes = eyes
-        t = self.timer.add("geometry", t)
+            return face_result, [], t
         if not eyes:
             face_result.skipped_reason = "eyes outside the frame"
-            return face_result, [], t
-        share = target_share(pose, eyes, self.settings) * self.settings.strength * self._enable_level
-        face_result.share = share
-        if share <= 0.0:
             return face_result, [], t
 
         plans: list[EyePlan] = []
         for side, gaze in eyes.items():
+            openness = decision.openness.get(side, 1.0)
+            if decision.eye_share.get(side, 0.0) * scale <= 0.0 and openness >= 1.0:
+                continue  # nothing to do for this eye: the real eye passes through
             a, b = eye_corners(face, side)  # type: ignore[arg-type]
             if float(np.linalg.norm(b - a)) < MIN_EYE_WIDTH_PX:
                 face_result.skipped_reason = "face too small"
                 continue
-            roll = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
-            gp, gy, cp, cy = geometry.crop_frame_angles(gaze, roll)
-            cp += self.settings.aim_offset_deg[0]
-            cy += self.settings.aim_offset_deg[1]
-            d_pitch = float(np.clip(cp - gp, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG)) * share
-            d_yaw = float(np.clip(cy - gy, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG)) * share
-            crop = extract_eye(frame, face, side, geometry.projected_eyeball_radius_px(gaze, pose.focal_px))  # type: ignore[arg-type]
-            plans.append(EyePlan(face_index, crop, EyeRequest(gp, gy, d_pitch, d_yaw, 1.0), share))
+            plans.append(self._eye_plan(frame, face, side, gaze, pose, decision, scale, openness, face_index))
         face_result.corrected = bool(plans)
         return face_result, plans, self.timer.add("crop", t)
+
+    def _eye_plan(self, frame: np.ndarray, face: FaceLandmarks, side: str, gaze: EyeGaze, pose: HeadPose,
+                  decision: FaceDecision, scale: float, openness: float, face_index: int) -> EyePlan:
+        a, b = eye_corners(face, side)  # type: ignore[arg-type]
+        roll = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+        gp, gy, cp, cy = geometry.crop_frame_angles(gaze, roll)
+        cp += self.settings.aim_offset_deg[0]
+        cy += self.settings.aim_offset_deg[1]
+        d_pitch, d_yaw = decision.eye_request_angles(side, gp, gy, cp, cy)
+        d_pitch = float(np.clip(d_pitch * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
+        d_yaw = float(np.clip(d_yaw * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
+        crop = extract_eye(frame, face, side, geometry.projected_eyeball_radius_px(gaze, pose.focal_px))  # type: ignore[arg-type]
+        return EyePlan(face_index, crop, EyeRequest(gp, gy, d_pitch, d_yaw, openness), decision.eye_share.get(side, 0.0))

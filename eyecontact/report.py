@@ -260,7 +260,14 @@ class _Axes:
 
 def _polyline(ax: _Axes, ts: Sequence[float], vs: Sequence[float | None], colour: str,
               dash: str = "", width: float = 1.6) -> str:
-    """A line that breaks where the value is missing (no face, no measurement)."""
+    """A line that breaks where the value is missing (no face, no measurement).
+
+    Long recordings are thinned to about two points per pixel column, keeping each column's
+    extremes so short spikes stay visible.
+    """
+    per_px = len(ts) / max(_W - _ML - _MR, 1)
+    if per_px > 2.0:
+        ts, vs = _thin(ts, vs, int(math.ceil(per_px / 2.0)))
     parts, run = [], []
     for t, v in zip(ts, vs):
         if v is None:
@@ -274,6 +281,25 @@ def _polyline(ax: _Axes, ts: Sequence[float], vs: Sequence[float | None], colour
     d = f' stroke-dasharray="{dash}"' if dash else ""
     return "".join(f'<polyline fill="none" stroke="{colour}" stroke-width="{width}"{d} '
                    f'points="{" ".join(r)}"/>' for r in parts)
+
+
+def _thin(ts: Sequence[float], vs: Sequence[float | None],
+          k: int) -> tuple[list[float], list[float | None]]:
+    """Keep the min and max of every k samples (a gap anywhere in the group is kept too)."""
+    out_t: list[float] = []
+    out_v: list[float | None] = []
+    for i in range(0, len(ts), k):
+        ct, cv = ts[i:i + k], vs[i:i + k]
+        if any(v is None for v in cv):
+            out_t.append(ct[0])
+            out_v.append(None)
+            continue
+        lo = min(range(len(cv)), key=lambda j: cv[j])  # type: ignore[arg-type, return-value]
+        hi = max(range(len(cv)), key=lambda j: cv[j])  # type: ignore[arg-type, return-value]
+        for j in sorted({lo, hi}):
+            out_t.append(ct[j])
+            out_v.append(cv[j])
+    return out_t, out_v
 
 
 def _bands(ax: _Axes, ts: Sequence[float], labels: Sequence[str | None],
@@ -424,7 +450,7 @@ def render_html(doc: Mapping[str, Any]) -> str:
     meta_rows = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(json.dumps(v))}</li>"
                         for k, v in meta.items())
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>eyecontact report</title>
+<html lang="en"><head><meta charset="utf-8"/><title>eyecontact report</title>
 <style>
 body {{ font-family: sans-serif; margin: 24px; color: #222; max-width: 940px; }}
 table {{ border-collapse: collapse; font-size: 13px; }}

@@ -21,10 +21,10 @@ def astronaut_rgb() -> np.ndarray:
 
 
 def astronaut_head() -> np.ndarray:
-    return astronaut_rgb()[20:320, 100:340]
+    return astronaut_rgb()[10:270, 115:345]
 
 
-def moving_face_frames(width: int, height: int, count: int, face_fraction: float = 0.55,
+def moving_face_frames(width: int, height: int, count: int, face_fraction: float = 0.75,
                        seed: int = 0, roll_deg: float = 4.0) -> Iterator[np.ndarray]:
     """Frames with the head filling ``face_fraction`` of the height, drifting and rolling gently."""
     head = astronaut_head()

@@ -64,10 +64,20 @@ def test_angles_round_trip():
         assert angles_of(direction_from_angles(p, y)) == pytest.approx((p, y), abs=1e-9)
 
 
+def compressed_downward(rot: np.ndarray, pitch: float, yaw: float) -> np.ndarray:
+    """Where the face mesh puts the iris of an eye looking (pitch, yaw): downward rotation
+    relative to the head is seen compressed by DOWNWARD_GAIN (see geometry)."""
+    in_head = rot.T @ direction_from_angles(pitch, yaw)
+    p, y = angles_of(in_head)
+    if p < 0:
+        p /= geometry.DOWNWARD_GAIN
+    return rot @ direction_from_angles(p, y)
+
+
 @pytest.mark.parametrize("gaze_pitch,gaze_yaw", [(0, 0), (-15, 0), (10, 20), (-20, -25)])
 def test_eye_gaze_recovers_known_direction(gaze_pitch, gaze_yaw):
     rot = rotation(5, -10, 3)
-    direction = direction_from_angles(gaze_pitch, gaze_yaw)
+    direction = compressed_downward(rot, gaze_pitch, gaze_yaw)
     face = synthetic_face(rot, np.array([0.0, 0.0, 550.0]), {"right": direction, "left": direction})
     pose = geometry.estimate_head_pose(face)
     for side in ("right", "left"):

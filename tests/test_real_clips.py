@@ -58,16 +58,16 @@ def test_redirection_measured_by_redetection(clips_dir, name, redirector="analyt
             if face.share > 0.95 and want > 6.0:
                 asked.append(want)
                 got.append(before - after[side])
-            if before < 4.0:
-                still.append(after[side])
+            if before < 5.0:
+                still.append(after[side] - before)
     pipe.close()
     check.close()
     assert len(asked) >= 20, "too few corrected frames to judge"
     ratio = np.median(np.array(got) / np.array(asked))
     # The iris is found moved toward the camera by a good share of what was asked.
     assert ratio > 0.35, f"median achieved/asked {ratio:.2f}"
-    if still:
-        assert np.median(still) < 6.0
+    if len(still) >= 10:  # eyes already at the camera are not pushed away from it
+        assert np.median(still) < 3.0
 
 
 @pytest.mark.parametrize("name", CLIPS)

@@ -1,0 +1,124 @@
+"""Measure eyecontact on real clips: what the acceptance points of the offline issue ask.
+
+    python tools/clip_report.py CLIP.mp4 [CLIP2.mp4 ...] [--redirector auto|model|analytic]
+
+For each clip: processes it with the CLI's code path, then checks frame count, fps and audio
+packets against the input, the change outside the eye regions (decoded output vs decoded
+input, i.e. re-encoding only), the gaze offset from the camera before and after measured by
+running the landmarks again on the output (the project's own re-detection, not an
+independent estimator), and the processing speed relative to real time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+from eyecontact import geometry
+from eyecontact.config import PipelineSettings
+from eyecontact.eyecrop import EYE_LANDMARKS
+from eyecontact.landmarks import FaceLandmarker
+from eyecontact.pipeline import Pipeline
+from eyecontact.video import EncodeOptions, process_video
+
+
+def stream_facts(path: Path) -> dict:
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        pts = [f.pts for f in c.decode(video=0)]
+        rate = float(v.average_rate or 0)
+    with av.open(str(path)) as c:
+        audio = [(p.pts, p.dts, bytes(p)) for p in c.demux(audio=0) if p.dts is not None] if c.streams.audio else []
+    return {"frames": len(pts), "pts": pts, "fps": rate, "audio": audio}
+
+
+def frames(path: Path):
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            yield f.to_ndarray(format="rgb24")
+
+
+def offsets(frame: np.ndarray, lm: FaceLandmarker):
+    faces = lm.detect(frame)
+    if not faces:
+        return None, None
+    pose = geometry.estimate_head_pose(faces[0])
+    if pose is None:
+        return faces[0], None
+    return faces[0], {s: geometry.estimate_eye_gaze(faces[0], s, pose) for s in ("right", "left")}
+
+
+def eye_mask(face, shape) -> np.ndarray:
+    mask = np.zeros(shape[:2], bool)
+    for side in ("right", "left"):
+        pts = face.points[EYE_LANDMARKS[side]["upper"] + EYE_LANDMARKS[side]["lower"]]
+        (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+        w = x1 - x0
+        mask[max(int(y0 - 0.7 * w), 0):int(y1 + 0.5 * w), max(int(x0 - 0.5 * w), 0):int(x1 + 0.5 * w)] = True
+    return mask
+
+
+def measure(clip: Path, redirector: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = Path(tmp) / ("out" + clip.suffix)
+        pipe = Pipeline(PipelineSettings(redirector=redirector))
+        t0 = time.perf_counter()
+        summary, _ = process_video(clip, out_path, pipe.process, EncodeOptions(), progress=False)
+        elapsed = time.perf_counter() - t0
+        used = f"{pipe.redirector.name} on {pipe.redirector_provider}"
+        pipe.close()
+        a, b = stream_facts(clip), stream_facts(out_path)
+        lm_in, lm_out = FaceLandmarker(), FaceLandmarker()
+        before, after, outside_mae, looking = [], [], [], []
+        for fin, fout in zip(frames(clip), frames(out_path)):
+            face, g_in = offsets(fin, lm_in)
+            _, g_out = offsets(fout, lm_out)
+            if face is not None:
+                m = ~eye_mask(face, fin.shape)
+                outside_mae.append(float(np.abs(fin[m].astype(np.int16) - fout[m].astype(np.int16)).mean()))
+            if g_in and g_out:
+                off_in = float(np.mean([g.offset_deg for g in g_in.values()]))
+                off_out = float(np.mean([g.offset_deg for g in g_out.values()]))
+                before.append(off_in)
+                after.append(off_out)
+        lm_in.close()
+        lm_out.close()
+    before_a, after_a = np.array(before), np.array(after)
+    in_range = (before_a >= 8) & (before_a <= 20)
+    at_camera = before_a < 5
+    duration = a["frames"] / a["fps"] if a["fps"] else float("nan")
+    return {
+        "clip": clip.name,
+        "redirector": used,
+        "frames_equal": a["frames"] == b["frames"], "pts_equal": a["pts"] == b["pts"],
+        "fps_in": a["fps"], "fps_out": b["fps"],
+        "audio_packets": len(a["audio"]), "audio_identical": a["audio"] == b["audio"],
+        "outside_eyes_mean_abs_diff": round(float(np.mean(outside_mae)), 3) if outside_mae else None,
+        "in_range_frames": int(in_range.sum()),
+        "in_range_offset_before_median": round(float(np.median(before_a[in_range])), 2) if in_range.any() else None,
+        "in_range_offset_after_median": round(float(np.median(after_a[in_range])), 2) if in_range.any() else None,
+        "in_range_improvement_median": round(float(np.median(before_a[in_range] - after_a[in_range])), 2) if in_range.any() else None,
+        "at_camera_frames": int(at_camera.sum()),
+        "at_camera_offset_after_median": round(float(np.median(after_a[at_camera])), 2) if at_camera.any() else None,
+        "speed_x_realtime": round(duration / elapsed, 2),
+        "processing_fps": round(summary.frames_out / elapsed, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("clips", nargs="+", type=Path)
+    ap.add_argument("--redirector", default="auto")
+    args = ap.parse_args()
+    for clip in args.clips:
+        print(json.dumps(measure(clip, args.redirector)))
+
+
+if __name__ == "__main__":
+    main()
