@@ -88,13 +88,16 @@ def cmd_process(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"eyecontact: {exc}", file=sys.stderr)
         return 2
+    if args.report and args.report.suffix.lower() not in (".json", ".html", ".htm"):
+        print("eyecontact: --report must end in .json or .html", file=sys.stderr)
+        return 2
     image = is_image(src)
     if image != is_image(dst):
         print("eyecontact: images are written as images and videos as videos; pick a matching output suffix",
               file=sys.stderr)
         return 2
     pipeline = Pipeline(settings_from_args(args, static_images=image))
-    report = _open_report(args.report) if args.report else None
+    report = _open_report(args.report, src, pipeline) if args.report else None
     frame_fn = _frame_function(pipeline, report, debug=args.debug)
     try:
         if image:
@@ -122,10 +125,15 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_report(path: Path):
+def _open_report(path: Path, src: Path, pipeline):
+    from dataclasses import asdict
+
     from .report import ReportWriter
 
-    return ReportWriter(path)
+    return ReportWriter(path, meta={"source": src.name, "redirector": pipeline.redirector.name,
+                                    "provider": pipeline.redirector_provider,
+                                    "strength": pipeline.settings.strength,
+                                    "thresholds": asdict(pipeline.settings.control)})
 
 
 def _report_faces(result) -> list[dict]:
@@ -150,9 +158,10 @@ def _frame_function(pipeline, report, debug: bool):
         if report is not None:
             report.add(result.index, t_s, _report_faces(result))
         if debug:
-            from .debug_draw import draw_frame_result
+            from .debug_draw import debug_info_from, draw_debug
 
-            out = draw_frame_result(out, result)
+            out = draw_debug(out, [debug_info_from(f.landmarks, f.eyes, f.decision, f.face_id)
+                                   for f in result.faces])
         return out, result
 
     return run

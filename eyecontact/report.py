@@ -149,6 +149,9 @@ class ReportWriter:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
             os.replace(tmp, self.path)
         except BaseException:
             try:

@@ -12,6 +12,7 @@ loop can be tested with fakes:
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -103,12 +104,15 @@ def resolve_camera(spec: int | str) -> int | str:
     text = spec.strip()
     if text.isdigit():
         return int(text)
+    node = re.fullmatch(r"/dev/video(\d+)", text)
+    if node:  # OpenCV's V4L2 backend opens indices reliably; paths may go to FFmpeg instead
+        return int(node.group(1))
     if os.path.exists(text):
         return text
     cams = list_cameras()
     matches = [c for c in cams if text.lower() in c.name.lower()]
     if matches:
-        return matches[0].path or matches[0].index
+        return matches[0].index
     known = ", ".join(f"{c.index}: {c.name}" for c in cams) or "none found"
     raise SourceError(f"No camera matches {spec!r} (cameras: {known}). Use --camera INDEX.")
 
@@ -232,8 +236,12 @@ class FileSource:
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 30.0
         w, h = self._size
-        self.width = w or stream.codec_context.width
-        self.height = h or stream.codec_context.height
+        src_w, src_h = stream.codec_context.width, stream.codec_context.height
+        if w and not h:  # one side given: keep the aspect ratio (even sizes for YUV)
+            h = 2 * round(w * src_h / src_w / 2)
+        elif h and not w:
+            w = 2 * round(h * src_w / src_h / 2)
+        self.width, self.height = w or src_w, h or src_h
         self._container = container
         self._frames = container.decode(stream)
 

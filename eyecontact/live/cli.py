@@ -12,8 +12,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from eyecontact.config import ControlSettings, PipelineSettings
 from eyecontact.live.capture import CameraSource, FileSource, FrameSource, SourceError
@@ -72,7 +73,8 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def effective_user_settings(args: argparse.Namespace, saved: UserSettings) -> UserSettings:
-    """The saved settings overridden by the flags given this time (not written back)."""
+    """The saved settings overridden by the flags given this time (saved again only when
+    changed from the GUI)."""
     return UserSettings(
         enabled=saved.enabled,
         strength=args.strength if args.strength is not None else saved.strength,
@@ -168,16 +170,20 @@ def run_live(
         except OutputUnavailable as exc:
             log.error("%s", exc)
             return EXIT_NO_OUTPUT
+        if loop.output_problem:
+            log.warning("%s", loop.output_problem)
         provider = getattr(pipeline, "redirector_provider", "?")
-        log.info("Eye Contact live: %s -> %s (redirector: %s). Ctrl-C to stop.",
-                 loop.source_description, loop.output_description, provider)
+        # Always shown (not a log line): where the picture comes from and where it goes.
+        print(f"Eye Contact live: {loop.source_description} -> {loop.output_description} "
+              f"(redirector: {provider}). Ctrl-C to stop.", file=sys.stderr, flush=True)
         code = EXIT_OK
         with _stop_on_signals(loop):
             try:
                 if gui:
                     from eyecontact.gui import run_gui  # PySide6 only when asked for
 
-                    controls = LiveControls(pipeline, saved, loop=loop,
+                    # The GUI shows what is in effect now; its changes are saved.
+                    controls = LiveControls(pipeline, user, loop=loop,
                                             source_factory=lambda cam: make_source(args, cam))
                     code = run_gui(loop, controls, tray=args.tray, preview=args.preview)
                 else:

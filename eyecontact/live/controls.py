@@ -7,7 +7,8 @@ GUI only wires widgets to these methods and listens for changes to stay in sync.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from eyecontact.live.capture import FrameSource
 from eyecontact.live.settings import BLINK_MODES, UserSettings, save_settings

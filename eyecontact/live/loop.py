@@ -20,8 +20,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any, Callable, Generic, Protocol, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -230,6 +231,7 @@ class LiveLoop:
         self.width = self.height = 0
         self.fps = 0.0
         self.output_description = ""
+        self.output_problem: str | None = None  # why frames go nowhere (preview-only start)
         self._source = source
         self._pending_source: FrameSource | None = None
         self._output_factory = output
@@ -257,18 +259,24 @@ class LiveLoop:
         self.fps = float(self.config.fps or self._source.fps or 30.0)
         try:
             self._sink = self._output_factory(self.width, self.height, self.fps)
-        except OutputUnavailable:
+        except OutputUnavailable as exc:
             if not allow_missing_output:
                 self._source.close()
                 raise
+            # Preview-only session; the caller shows output_problem (it holds the fix).
+            self.output_problem = str(exc)
             self._output_factory = lambda w, h, fps: NullSink()
             self._sink = NullSink()
+        except BaseException:
+            self._source.close()
+            raise
         self.output_description = self._sink.description
         # Preallocated once: the sender's copy of the last frame and the two placeholders.
         self._last_out = np.zeros((self.height, self.width, 3), np.uint8)
         self._placeholder_lost = make_placeholder(
             self.width, self.height, "Camera unavailable - reconnecting...")
-        self._placeholder_start = make_placeholder(self.width, self.height, "Eye Contact starting...")
+        self._placeholder_start = make_placeholder(
+            self.width, self.height, "Eye Contact starting...")
         self._t0 = self._last_capture = time.monotonic()
         for name, target in (
             ("eyecontact-capture", self._capture_main),
@@ -391,7 +399,7 @@ class LiveLoop:
                     continue
                 failures, backoff = 0, cfg.retry_initial_s
                 if self._camera_lost:  # "back" only once frames flow, not when open() works
-                    log.info("Camera is back: %s", source.description)
+                    log.warning("Camera is back: %s", source.description)  # pairs with "lost"
                     self._camera_lost = False
                 now = time.monotonic()
                 self._last_capture = now
@@ -505,7 +513,7 @@ class LiveLoop:
             log.debug("virtual camera still unavailable: %s", exc)
             return False
         self._sink_backoff = self.config.retry_initial_s
-        log.info("Virtual camera reopened: %s", self._sink.description)
+        log.warning("Virtual camera reopened: %s", self._sink.description)
         return True
 
     def _close_sink(self) -> None:

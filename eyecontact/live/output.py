@@ -75,15 +75,10 @@ class VirtualCameraSink:
         except Exception as exc:  # pyvirtualcam raises RuntimeError/ValueError per backend
             raise OutputUnavailable(missing_camera_message(str(exc))) from exc
         self._closed = False
-
-    @property
-    def description(self) -> str:
         cam = self._cam
-        return f"virtual camera {cam.device} ({cam.width}x{cam.height} @ {cam.fps:g} fps)"
-
-    @property
-    def device(self) -> str:
-        return str(self._cam.device)
+        self.device = str(cam.device)
+        # Read once: pyvirtualcam forgets its device after close().
+        self.description = f"virtual camera {self.device} ({width}x{height} @ {fps:g} fps)"
 
     def send(self, frame_rgb: np.ndarray) -> None:
         self._cam.send(frame_rgb)
