@@ -75,18 +75,32 @@ def measure(clip: Path, redirector: str) -> dict:
         pipe.close()
         a, b = stream_facts(clip), stream_facts(out_path)
         lm_in, lm_out = FaceLandmarker(), FaceLandmarker()
-        before, after, outside_mae, looking = [], [], [], []
+        before, after, outside_mae = [], [], []
+        far_change, aperture_in, aperture_out = [], [], []
+        flicker_in, flicker_out = [], []
+        prev = None
         for fin, fout in zip(frames(clip), frames(out_path)):
             face, g_in = offsets(fin, lm_in)
             _, g_out = offsets(fout, lm_out)
             if face is not None:
-                m = ~eye_mask(face, fin.shape)
+                eyes = eye_mask(face, fin.shape)
+                m = ~eyes
                 outside_mae.append(float(np.abs(fin[m].astype(np.int16) - fout[m].astype(np.int16)).mean()))
+                if prev is not None:  # frame-to-frame change inside the eye regions
+                    flicker_in.append(float(np.abs(fin[eyes].astype(np.int16) - prev[0][eyes]).mean()))
+                    flicker_out.append(float(np.abs(fout[eyes].astype(np.int16) - prev[1][eyes]).mean()))
+                prev = (fin.astype(np.int16), fout.astype(np.int16))
+            else:
+                prev = None
             if g_in and g_out:
                 off_in = float(np.mean([g.offset_deg for g in g_in.values()]))
                 off_out = float(np.mean([g.offset_deg for g in g_out.values()]))
                 before.append(off_in)
                 after.append(off_out)
+                aperture_in.append(float(np.mean([g.aperture for g in g_in.values()])))
+                aperture_out.append(float(np.mean([g.aperture for g in g_out.values()])))
+                if off_in >= 35.0:
+                    far_change.append(abs(off_out - off_in))
         lm_in.close()
         lm_out.close()
     before_a, after_a = np.array(before), np.array(after)
@@ -106,6 +120,10 @@ def measure(clip: Path, redirector: str) -> dict:
         "in_range_improvement_median": round(float(np.median(before_a[in_range] - after_a[in_range])), 2) if in_range.any() else None,
         "at_camera_frames": int(at_camera.sum()),
         "at_camera_offset_after_median": round(float(np.median(after_a[at_camera])), 2) if at_camera.any() else None,
+        "far_frames": len(far_change),
+        "far_offset_change_median": round(float(np.median(far_change)), 2) if far_change else None,
+        "eye_flicker_ratio": round(float(np.mean(flicker_out) / max(np.mean(flicker_in), 1e-6)), 3) if flicker_in else None,
+        "aperture_correlation": round(float(np.corrcoef(aperture_in, aperture_out)[0, 1]), 3) if len(aperture_in) > 2 else None,
         "speed_x_realtime": round(duration / elapsed, 2),
         "processing_fps": round(summary.frames_out / elapsed, 1),
     }
