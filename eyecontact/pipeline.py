@@ -118,6 +118,15 @@ class Pipeline:
     def set_strength(self, strength: float) -> None:
         self.settings.strength = float(np.clip(strength, 0.0, 1.0))
 
+    def set_blinks(self, mode: str) -> None:
+        """off | auto | always; the controllers follow the shared settings on the next frame."""
+        if mode not in ("off", "auto", "always"):
+            raise ValueError(f"blinks must be off, auto or always, not {mode!r}")
+        self.settings.control.blinks = mode
+
+    def set_look_away(self, on: bool) -> None:
+        self.settings.control.look_away = bool(on)
+
     @property
     def redirector_provider(self) -> str:
         return getattr(self.redirector, "provider", "numpy")

@@ -27,7 +27,7 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from eyecontact.live.capture import FrameSource, SourceError
-from eyecontact.live.output import FrameSink, NullSink, OutputUnavailable
+from eyecontact.live.output import FrameSink, OutputUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,6 @@ class _Captured:
 @dataclass
 class _Processed:
     frame: np.ndarray
-    raw: np.ndarray
     captured_at: float
 
 
@@ -211,8 +210,8 @@ class LiveLoop:
     """Runs capture, processing and sending on three threads until stopped.
 
     ``start()`` opens the source (raising :class:`SourceError` if it cannot) and the output
-    (raising :class:`OutputUnavailable`, unless ``allow_missing_output`` is set: then frames
-    go nowhere and the preview keeps working).
+    (raising :class:`OutputUnavailable`, unless ``allow_missing_output`` is set: then the
+    preview keeps working and the output is retried with backoff until it appears).
     """
 
     def __init__(
@@ -263,14 +262,16 @@ class LiveLoop:
             if not allow_missing_output:
                 self._source.close()
                 raise
-            # Preview-only session; the caller shows output_problem (it holds the fix).
+            # Preview-only for now: the caller shows output_problem (it holds the fix) and
+            # the sender keeps trying, so a device created meanwhile is picked up.
             self.output_problem = str(exc)
-            self._output_factory = lambda w, h, fps: NullSink()
-            self._sink = NullSink()
+            self._sink = None
+            self._sink_retry_at = time.monotonic() + self._sink_backoff
         except BaseException:
             self._source.close()
             raise
-        self.output_description = self._sink.description
+        self.output_description = (self._sink.description if self._sink is not None
+                                   else "no virtual camera yet")
         # Preallocated once: the sender's copy of the last frame and the two placeholders.
         self._last_out = np.zeros((self.height, self.width, 3), np.uint8)
         self._placeholder_lost = make_placeholder(
@@ -426,7 +427,7 @@ class LiveLoop:
                 last_ts = ts
                 out = self._process_one(item.frame, ts)
                 self.stats.processed += 1
-                self._out.put(_Processed(out, item.frame, item.captured_at))
+                self._out.put(_Processed(out, item.captured_at))
                 self.stats.dropped_output = self._out.dropped
                 if self.preview_enabled:
                     self.preview.put((item.frame, out))
@@ -513,7 +514,9 @@ class LiveLoop:
             log.debug("virtual camera still unavailable: %s", exc)
             return False
         self._sink_backoff = self.config.retry_initial_s
-        log.warning("Virtual camera reopened: %s", self._sink.description)
+        self.output_description = self._sink.description
+        self.output_problem = None
+        log.warning("Virtual camera (re)opened: %s", self._sink.description)
         return True
 
     def _close_sink(self) -> None:
