@@ -35,6 +35,20 @@ def core_checks() -> list[Check]:
     except Exception as exc:
         checks.append(Check("landmarker", False, f"MediaPipe face mesh not usable: {exc}",
                             'pip install "mediapipe==0.10.21"'))
+    from importlib import metadata
+
+    runtimes = []
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            runtimes.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    if len(runtimes) > 1:
+        checks.append(Check("onnxruntime packages", False,
+                            f"both are installed ({', '.join(runtimes)}); they share the import name "
+                            "and overwrite each other's files",
+                            "pip uninstall -y onnxruntime && pip install --force-reinstall --no-deps "
+                            "onnxruntime-gpu   (or the reverse, for CPU only)"))
     try:
         import onnxruntime as ort
 
