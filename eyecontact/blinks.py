@@ -30,14 +30,14 @@ class BlinkDetectorParams:
     baseline_window_s: float = 20.0  # history for the open-aperture baseline
     baseline_percentile: float = 90.0  # high percentile: blinks and glances down barely move it
     min_history_s: float = 0.5  # no decisions before this much history (no baseline yet)
-    close_ratio: float = 0.5  # both eyes below this share of their baseline = closed
+    close_ratio: float = 0.4  # both eyes below this share of their baseline = closed
     min_drop: float = 0.3  # ... and the more open eye fell by this much of its baseline
     min_pre_open: float = 0.75  # ... from at least this share of its baseline (eyes were open)
     fast_close_s: float = 0.17  # ... within this time: a blink closes in ~100 ms, looking down
     # with lowered lids takes longer (robustness against reading / glancing down)
     reopen_fraction: float = 0.45  # reopened once back up this share of the way to pre-blink
     max_blink_s: float = 0.6  # closed for longer: not a blink but lids kept low or shut
-    reopen_from_closed_ratio: float = 0.6  # leave the long-closure phase above this ratio
+    reopen_from_closed_ratio: float = 0.5  # leave the long-closure phase above this ratio
 
 
 @dataclass(frozen=True)

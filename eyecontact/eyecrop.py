@@ -104,3 +104,21 @@ def extract_eye(frame: np.ndarray, landmarks: FaceLandmarks, side: EyeSide,
         iris_radius=iris_radius,
         eyeball_radius=eyeball_radius_px * scale,
     )
+
+
+MIN_OPENING_PX = 15  # below this the lids are (nearly) closed: visibility is left to the blink logic
+VISIBLE_SPREAD = 16.0  # luminance spread (p90 - p10) below which the opening shows no eye (lowered lids: ~20)
+
+
+def eye_looks_visible(crop: EyeCrop) -> bool:
+    """False when something covers the eye (a hand, a cup): the opening then shows one flat
+    surface instead of iris against sclera. Face-mesh landmarks keep a plausible eye shape
+    under an occluder, so the pixels have to tell."""
+    mask = np.zeros((CROP_H, CROP_W), np.uint8)
+    cv2.fillPoly(mask, [np.round(crop.lid_contour).astype(np.int32)], 1)
+    inside = mask.astype(bool)
+    if inside.sum() < MIN_OPENING_PX:
+        return True
+    lum = crop.pixels[inside].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    p10, p90 = np.percentile(lum, (10, 90))
+    return bool(p90 - p10 >= VISIBLE_SPREAD)

@@ -18,7 +18,7 @@ from . import geometry
 from .composite import composite_eye
 from .config import PipelineSettings
 from .control import ControllerBank, FaceDecision, FaceMeasurement
-from .eyecrop import eye_corners, extract_eye
+from .eyecrop import eye_corners, eye_looks_visible, extract_eye
 from .landmarks import FaceLandmarker
 from .redirect import Redirector, load_redirector
 from .smoothing import OneEuroFilter, landmark_filter
@@ -202,35 +202,45 @@ class Pipeline:
         if pose is not None:
             eyes = {side: geometry.estimate_eye_gaze(face, side, pose) for side in sides}  # type: ignore[arg-type]
         face_result.eyes = eyes
-        measurement = FaceMeasurement.from_geometry(now_s, pose, eyes, face.width_px)
+        t = self.timer.add("geometry", t)
+        crops: dict[str, EyeCrop] = {}
+        for side, gaze in eyes.items():
+            a, b = eye_corners(face, side)  # type: ignore[arg-type]
+            if float(np.linalg.norm(b - a)) >= MIN_EYE_WIDTH_PX:
+                crops[side] = extract_eye(frame, face, side,  # type: ignore[arg-type]
+                                          geometry.projected_eyeball_radius_px(gaze, pose.focal_px))  # type: ignore[union-attr]
+        visible = {side: side in crops and eye_looks_visible(crops[side]) for side in eyes}
+        t = self.timer.add("crop", t)
+
+        measurement = FaceMeasurement.from_geometry(now_s, pose, eyes, face.width_px, visible=visible)
         decision = self.controllers.update(face.face_id, measurement, instant=self.settings.static_images)
         face_result.measurement, face_result.decision = measurement, decision
         face_result.blink_state = decision.blink_state
         scale = self.settings.strength * self._enable_level
         face_result.share = decision.share * scale
-        t = self.timer.add("geometry", t)
         if pose is None:
             face_result.skipped_reason = "head pose not found"
-            return face_result, [], t
+            return face_result, [], self.timer.add("geometry", t)
         if not eyes:
             face_result.skipped_reason = "eyes outside the frame"
-            return face_result, [], t
+            return face_result, [], self.timer.add("geometry", t)
+        if not crops:
+            face_result.skipped_reason = "face too small"
+            return face_result, [], self.timer.add("geometry", t)
 
         plans: list[EyePlan] = []
-        for side, gaze in eyes.items():
+        for side, crop in crops.items():
             openness = decision.openness.get(side, 1.0)
             if decision.eye_share.get(side, 0.0) * scale <= 0.0 and openness >= 1.0:
                 continue  # nothing to do for this eye: the real eye passes through
-            a, b = eye_corners(face, side)  # type: ignore[arg-type]
-            if float(np.linalg.norm(b - a)) < MIN_EYE_WIDTH_PX:
-                face_result.skipped_reason = "face too small"
-                continue
-            plans.append(self._eye_plan(frame, face, side, gaze, pose, decision, scale, openness, face_index))
+            if not visible[side]:
+                continue  # covered: never paint an eye over a hand
+            plans.append(self._eye_plan(crop, face, side, eyes[side], decision, scale, openness, face_index))
         face_result.corrected = bool(plans)
-        return face_result, plans, self.timer.add("crop", t)
+        return face_result, plans, self.timer.add("geometry", t)
 
-    def _eye_plan(self, frame: np.ndarray, face: FaceLandmarks, side: str, gaze: EyeGaze, pose: HeadPose,
-                  decision: FaceDecision, scale: float, openness: float, face_index: int) -> EyePlan:
+    def _eye_plan(self, crop: EyeCrop, face: FaceLandmarks, side: str, gaze: EyeGaze, decision: FaceDecision,
+                  scale: float, openness: float, face_index: int) -> EyePlan:
         a, b = eye_corners(face, side)  # type: ignore[arg-type]
         roll = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
         gp, gy, cp, cy = geometry.crop_frame_angles(gaze, roll)
@@ -239,5 +249,4 @@ class Pipeline:
         d_pitch, d_yaw = decision.eye_request_angles(side, gp, gy, cp, cy)
         d_pitch = float(np.clip(d_pitch * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
         d_yaw = float(np.clip(d_yaw * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
-        crop = extract_eye(frame, face, side, geometry.projected_eyeball_radius_px(gaze, pose.focal_px))  # type: ignore[arg-type]
         return EyePlan(face_index, crop, EyeRequest(gp, gy, d_pitch, d_yaw, openness), decision.eye_share.get(side, 0.0))
