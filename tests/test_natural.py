@@ -70,3 +70,27 @@ def test_auto_blinks_at_a_natural_rate(auto_minute):
 def test_blinks_off_never_synthesises():
     states, _ = run_minute("off", seconds=20.0)
     assert "synthetic_blink" not in states
+
+
+def test_turning_eye_contact_off_and_on_ramps_smoothly(astronaut_frames):
+    """The tray's on/off: the output changes within a few frames, without a one-frame jump."""
+    pipe = Pipeline(PipelineSettings(redirector="analytic", aim_offset_deg=(-12.0, 0.0),
+                                     control=ControlSettings(blinks="off")))
+    change = []
+    frames = list(astronaut_frames) + list(astronaut_frames)
+    for i, frame in enumerate(frames[:70]):
+        if i == 25:
+            pipe.set_enabled(False)
+        if i == 45:
+            pipe.set_enabled(True)
+        out, _ = pipe.process(frame, i / FPS)
+        change.append(float(np.abs(out.astype(np.int16) - frame).sum()))
+    pipe.close()
+    change = np.array(change)
+    full = np.median(change[15:25])
+    assert full > 0
+    assert change[25 + 8] == 0  # off within a few frames (a 200 ms ramp)
+    assert change[45 + 12] > 0.8 * full  # and back on
+    # No single frame takes the whole step: the ramp passes through intermediate strengths.
+    off_ramp = change[25:25 + 8] / full
+    assert ((off_ramp > 0.1) & (off_ramp < 0.9)).sum() >= 2
