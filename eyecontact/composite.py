@@ -33,36 +33,40 @@ EYE_REGION_MASK = _eye_region_mask()
 CHANGE_FULL = 6.0  # a crop pixel changed by this much (0..255) is taken fully from the redirector
 
 
+_CROP_CORNERS = np.array([[0, 0], [CROP_W, 0], [0, CROP_H], [CROP_W, CROP_H]], np.float64)
+_DILATE = np.ones((3, 3), np.uint8)
+
+
 def composite_eye(frame: np.ndarray, eye: EyeCrop, redirected: np.ndarray, share: float = 1.0) -> None:
     """Blend ``redirected`` into ``frame`` in place; ``share`` scales the blend (0 = no change)."""
     if share <= 0.0:
         return
-    delta = redirected.astype(np.float32) - eye.pixels.astype(np.float32)
-    change = np.abs(delta).max(axis=2)
-    if change.max() < 0.5:
+    change = cv2.absdiff(redirected, eye.pixels).max(axis=2)
+    if not change.any():
         return
     # Per-pixel weight: where the crop changed, smoothed so the weight itself has no hard edges.
-    weight = np.clip(cv2.GaussianBlur(change, (0, 0), 1.0) / CHANGE_FULL, 0.0, 1.0)
-    weight = cv2.dilate(weight, np.ones((3, 3), np.uint8)) * EYE_REGION_MASK * float(share)
+    weight = cv2.GaussianBlur(change.astype(np.float32), (0, 0), 1.0) * (1.0 / CHANGE_FULL)
+    weight = cv2.dilate(np.minimum(weight, 1.0), _DILATE)
+    weight *= EYE_REGION_MASK
+    if share < 1.0:
+        weight *= float(share)
 
     h, w = frame.shape[:2]
-    corners = np.array([[0, 0], [CROP_W, 0], [0, CROP_H], [CROP_W, CROP_H]], np.float64)
     m = eye.crop_to_frame
-    pts = corners @ m[:, :2].T + m[:, 2]
-    x0 = max(int(np.floor(pts[:, 0].min())) - 1, 0)
-    y0 = max(int(np.floor(pts[:, 1].min())) - 1, 0)
-    x1 = min(int(np.ceil(pts[:, 0].max())) + 2, w)
-    y1 = min(int(np.ceil(pts[:, 1].max())) + 2, h)
+    pts = _CROP_CORNERS @ m[:, :2].T + m[:, 2]
+    x0 = max(int(pts[:, 0].min()) - 2, 0)
+    y0 = max(int(pts[:, 1].min()) - 2, 0)
+    x1 = min(int(pts[:, 0].max()) + 3, w)
+    y1 = min(int(pts[:, 1].max()) + 3, h)
     if x1 <= x0 or y1 <= y0:
         return
     # Affine from crop pixels into the ROI's own pixel grid.
     m_roi = m.copy()
-    m_roi[:, 2] -= (x0, y0)
+    m_roi[0, 2] -= x0
+    m_roi[1, 2] -= y0
     size = (x1 - x0, y1 - y0)
     alpha = cv2.warpAffine(weight, m_roi, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
     patch = cv2.warpAffine(redirected, m_roi, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     roi = frame[y0:y1, x0:x1]
-    a = alpha[..., None]
-    blended = roi.astype(np.float32) * (1.0 - a) + patch.astype(np.float32) * a
-    changed = alpha > 0.0
-    roi[changed] = np.clip(blended[changed] + 0.5, 0, 255).astype(np.uint8)
+    # Where alpha is 0 blendLinear returns the frame's own pixel exactly.
+    roi[:] = cv2.blendLinear(roi, patch, 1.0 - alpha, alpha)
