@@ -80,16 +80,26 @@ class BlinkDetector:
         self._pre = 1.0
         self._min = 1.0
         self._last_t: float | None = None
+        self._updates = 0
+        self._base_cache: dict[str, tuple[float | None, int]] = {}
 
     @property
     def phase(self) -> LidPhase:
         return self._phase
 
+    BASELINE_EVERY = 8  # frames between recomputations: a 20 s percentile barely moves per frame
+
     def baseline(self, side: str) -> float | None:
+        cached = self._base_cache.get(side)
+        if cached is not None and cached[0] is not None and self._updates - cached[1] < self.BASELINE_EVERY:
+            return cached[0]
         hist = self._hist[side]
         if len(hist) < 3 or hist[-1][0] - hist[0][0] < self.params.min_history_s:
-            return None
-        return float(np.percentile([a for _, a in hist], self.params.baseline_percentile))
+            value = None
+        else:
+            value = float(np.percentile([a for _, a in hist], self.params.baseline_percentile))
+        self._base_cache[side] = (value, self._updates)
+        return value
 
     def update(self, t: float, apertures: dict[str, float | None]) -> LidObservation:
         """Feed one frame: ``apertures`` maps "right"/"left" to the aperture, None if unseen."""
@@ -97,6 +107,7 @@ class BlinkDetector:
         if self._last_t is not None and t < self._last_t:
             self.reset()  # time ran backwards (new clip, looped file): start over
         self._last_t = t
+        self._updates += 1
 
         ratios: list[float] = []
         sides: set[str] = set()

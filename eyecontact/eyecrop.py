@@ -119,6 +119,7 @@ def eye_looks_visible(crop: EyeCrop) -> bool:
     inside = mask.astype(bool)
     if inside.sum() < MIN_OPENING_PX:
         return True
-    lum = crop.pixels[inside].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    p10, p90 = np.percentile(lum, (10, 90))
-    return bool(p90 - p10 >= VISIBLE_SPREAD)
+    lum = np.sort(cv2.cvtColor(crop.pixels, cv2.COLOR_RGB2GRAY)[inside])
+    n = len(lum) - 1
+    p10, p90 = float(lum[int(0.1 * n)]), float(lum[int(0.9 * n)])
+    return p90 - p10 >= VISIBLE_SPREAD

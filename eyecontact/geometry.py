@@ -44,6 +44,12 @@ FACE_MODEL_MM: dict[int, tuple[float, float, float]] = {
 MODEL_INDICES = np.array(list(FACE_MODEL_MM), dtype=np.int64)
 MODEL_POINTS = np.array(list(FACE_MODEL_MM.values()), dtype=np.float64)
 HEAD_FORWARD = np.array([0.0, 0.0, -1.0])  # the way the face looks, head coordinates
+HEAD_UP = np.array([0.0, -1.0, 0.0])
+# Midpoint of each eye's corners in the generic face.
+_MODEL_EYE_MID = {
+    "right": (np.array(FACE_MODEL_MM[133]) + np.array(FACE_MODEL_MM[33])) / 2.0,
+    "left": (np.array(FACE_MODEL_MM[362]) + np.array(FACE_MODEL_MM[263])) / 2.0,
+}
 
 UPPER_LID_MID = {"right": 159, "left": 386}
 LOWER_LID_MID = {"right": 145, "left": 374}
@@ -60,10 +66,16 @@ def camera_matrix(focal_px: float, width: int, height: int) -> np.ndarray:
 
 def angles_of(v: np.ndarray) -> tuple[float, float]:
     """(pitch, yaw) in degrees of a direction in camera coordinates (pitch > 0 = up)."""
-    v = v / np.linalg.norm(v)
-    pitch = math.degrees(math.asin(float(np.clip(-v[1], -1.0, 1.0))))
-    yaw = math.degrees(math.atan2(float(v[0]), float(-v[2])))
+    x, y, z = float(v[0]), float(v[1]), float(v[2])
+    norm = math.sqrt(x * x + y * y + z * z)
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, -y / norm))))
+    yaw = math.degrees(math.atan2(x, -z))
     return pitch, yaw
+
+
+def inverse_camera_matrix(focal_px: float, width: int, height: int) -> np.ndarray:
+    f_inv = 1.0 / focal_px
+    return np.array([[f_inv, 0.0, -width / 2.0 * f_inv], [0.0, f_inv, -height / 2.0 * f_inv], [0.0, 0.0, 1.0]])
 
 
 def direction_from_angles(pitch_deg: float, yaw_deg: float) -> np.ndarray:
@@ -115,16 +127,14 @@ def eyeball_center(landmarks: FaceLandmarks, side: EyeSide, pose: HeadPose) -> n
     by the eyeball radius along the head's forward axis.
     """
     w, h = landmarks.frame_size
-    k_inv = np.linalg.inv(camera_matrix(pose.focal_px, w, h))
+    k_inv = inverse_camera_matrix(pose.focal_px, w, h)
     a, b = eye_corners(landmarks, side)
-    pair = (133, 33) if side == "right" else (362, 263)
-    model_mid = (MODEL_POINTS[list(FACE_MODEL_MM).index(pair[0])]
-                 + MODEL_POINTS[list(FACE_MODEL_MM).index(pair[1])]) / 2.0
+    model_mid = _MODEL_EYE_MID[side]
     depth = float((pose.rotation @ model_mid + pose.translation)[2])
     ray = _ray(k_inv, (a + b) / 2.0)
     corner_mid = ray * (depth / ray[2])
     forward = pose.rotation @ HEAD_FORWARD
-    up = pose.rotation @ np.array([0.0, -1.0, 0.0])
+    up = pose.rotation @ HEAD_UP
     return corner_mid + EYE_CENTER_RAISE_MM * up - EYEBALL_RADIUS_MM * forward
 
 
@@ -137,7 +147,7 @@ def eye_aperture(landmarks: FaceLandmarks, side: EyeSide) -> float:
 
 def estimate_eye_gaze(landmarks: FaceLandmarks, side: EyeSide, pose: HeadPose) -> EyeGaze:
     w, h = landmarks.frame_size
-    k_inv = np.linalg.inv(camera_matrix(pose.focal_px, w, h))
+    k_inv = inverse_camera_matrix(pose.focal_px, w, h)
     centre = eyeball_center(landmarks, side, pose)
     iris_px = landmarks.points[EYE_LANDMARKS[side]["iris_center"]].astype(np.float64)  # type: ignore[index]
     d = _ray(k_inv, iris_px)

@@ -10,6 +10,7 @@ Conventions used everywhere in the package:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -26,7 +27,7 @@ class FaceLandmarks:
     frame_size: tuple[int, int]  # (width, height)
     face_id: int = 0  # stable across frames while the tracker keeps the face
 
-    @property
+    @cached_property
     def bbox(self) -> tuple[float, float, float, float]:
         x0, y0 = self.points.min(axis=0)
         x1, y1 = self.points.max(axis=0)
