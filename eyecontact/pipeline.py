@@ -21,6 +21,7 @@ from .control import ControllerBank, FaceDecision, FaceMeasurement
 from .eyecrop import eye_corners, eye_looks_visible, extract_eye
 from .landmarks import FaceLandmarker
 from .redirect import Redirector, load_redirector
+from .redirect.analytic import AnalyticRedirector
 from .smoothing import OneEuroFilter, landmark_filter
 from .types import EyeCrop, EyeGaze, EyeRequest, FaceLandmarks, FaceResult, FrameResult, HeadPose
 
@@ -160,12 +161,24 @@ class Pipeline:
         self._forget_lost_faces(now_s)
 
         if plans:
-            redirected = self.redirector.redirect([p.crop for p in plans], [p.request for p in plans])
+            redirected = self._redirect(plans)
             t = self.timer.add("redirect", t)
             for plan, pixels in zip(plans, redirected):
                 composite_eye(out, plan.crop, pixels, share=1.0)
             self.timer.add("composite", t)
         return out, result
+
+    def _redirect(self, plans: list[EyePlan]) -> list[np.ndarray]:
+        crops, requests = [p.crop for p in plans], [p.request for p in plans]
+        try:
+            return self.redirector.redirect(crops, requests)
+        except Exception as exc:  # a failing model must not end a stream: fall back for good
+            if isinstance(self.redirector, AnalyticRedirector):
+                raise
+            log.warning("redirector %s failed (%s); switching to the analytic redirector",
+                        getattr(self.redirector, "name", "?"), exc)
+            self.redirector = AnalyticRedirector()
+            return self.redirector.redirect(crops, requests)
 
     def _update_enable_level(self, dt: float) -> None:
         target = 1.0 if self._enabled else 0.0

@@ -121,3 +121,22 @@ def test_composite_share_zero_changes_nothing(astronaut_frames):
     before = frame.copy()
     composite_eye(frame, eye, 255 - eye.pixels, share=0.0)
     assert np.array_equal(frame, before)
+
+
+class _BrokenRedirector:
+    name = "broken"
+    provider = "numpy"
+
+    def redirect(self, crops, requests):
+        raise RuntimeError("session lost")
+
+
+def test_a_failing_redirector_falls_back_mid_stream(astronaut_frames):
+    pipe = Pipeline(PipelineSettings(aim_offset_deg=(-12.0, 0.0)), redirector=_BrokenRedirector())
+    changed = 0
+    for i, frame in enumerate(astronaut_frames[:20]):
+        out, _ = pipe.process(frame, i / 30)
+        changed += int(not np.array_equal(out, frame))
+    assert pipe.redirector.name == "analytic"
+    assert changed >= 10
+    pipe.close()
