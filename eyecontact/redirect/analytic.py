@@ -61,11 +61,8 @@ def sclera_colour(pixels: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> 
         return np.array([200.0, 190.0, 185.0], np.float32)
     px = pixels[sel].astype(np.float32)
     lum = px.mean(axis=1)
-    # The middle-to-bright part: the white of the eye without lashes and lid shadow, but not
-    # its brightest highlights (a too-light fill shows as a ring where the iris was).
-    lo, hi = np.percentile(lum, (40, 80))
-    mid = px[(lum >= lo) & (lum <= hi)]
-    return mid.mean(axis=0) if len(mid) else px.mean(axis=0)
+    bright = px[lum >= np.median(lum)]
+    return bright.mean(axis=0)
 
 
 def iris_mean_colour(pixels: np.ndarray, seen: np.ndarray) -> np.ndarray:
