@@ -9,14 +9,16 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .config import DEFAULT_REDIRECTOR
 
 log = logging.getLogger("eyecontact")
 
 
 def _add_pipeline_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strength", type=float, default=1.0, help="share of the full correction, 0..1 (default 1)")
-    p.add_argument("--redirector", choices=["auto", "model", "analytic", "identity"], default="auto",
-                   help="auto: the learned model if it loads, else the analytic warp")
+    p.add_argument("--redirector", choices=["auto", "model", "analytic", "identity"], default=DEFAULT_REDIRECTOR,
+                   help="analytic (default): the eyeball-model warp; model: the learned network; "
+                        "auto: the network if it loads, else the analytic warp")
     p.add_argument("--model", dest="model_path", help="path of a .onnx redirect model")
     p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="ONNX Runtime device")
     p.add_argument("--max-faces", type=int, default=1, help="most faces corrected per frame (default 1)")

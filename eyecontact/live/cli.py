@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from eyecontact.config import ControlSettings, PipelineSettings
+from eyecontact.config import DEFAULT_REDIRECTOR, ControlSettings, PipelineSettings
 from eyecontact.live.capture import CameraSource, FileSource, FrameSource, SourceError
 from eyecontact.live.controls import LiveControls
 from eyecontact.live.loop import LiveLoop, LoopConfig
@@ -69,7 +69,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     eff.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto",
                      help="where the redirection model runs")
     eff.add_argument("--redirector", choices=("auto", "model", "analytic", "identity"),
-                     default="auto", help="which eye redirector to use")
+                     default=DEFAULT_REDIRECTOR, help="which eye redirector to use")
 
 
 def effective_user_settings(args: argparse.Namespace, saved: UserSettings) -> UserSettings:
