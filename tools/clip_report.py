@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from eyecontact import geometry
-from eyecontact.config import PipelineSettings
+from eyecontact.config import DEFAULT_REDIRECTOR, PipelineSettings
 from eyecontact.eyecrop import EYE_LANDMARKS
 from eyecontact.landmarks import FaceLandmarker
 from eyecontact.pipeline import Pipeline
@@ -132,7 +132,7 @@ def measure(clip: Path, redirector: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("clips", nargs="+", type=Path)
-    ap.add_argument("--redirector", default="auto")
+    ap.add_argument("--redirector", default=DEFAULT_REDIRECTOR)
     args = ap.parse_args()
     for clip in args.clips:
         print(json.dumps(measure(clip, args.redirector)))
