@@ -91,9 +91,8 @@ def estimate_head_pose(landmarks: FaceLandmarks, focal_px: float | None = None,
     f = focal_px or guess_focal_px(w, h)
     k = camera_matrix(f, w, h)
     image_points = landmarks.points[MODEL_INDICES].astype(np.float64)
-    if previous is not None:
-        rvec0, _ = cv2.Rodrigues(previous.rotation)
-        ok, rvec, tvec = cv2.solvePnP(MODEL_POINTS, image_points, k, None, rvec0.copy(),
+    if previous is not None and previous.rvec is not None:
+        ok, rvec, tvec = cv2.solvePnP(MODEL_POINTS, image_points, k, None, previous.rvec.copy(),
                                       previous.translation.reshape(3, 1).copy(),
                                       useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
     else:
@@ -104,14 +103,15 @@ def estimate_head_pose(landmarks: FaceLandmarks, focal_px: float | None = None,
     if not ok or not np.all(np.isfinite(tvec)) or tvec[2, 0] <= 0:
         return None
     rotation, _ = cv2.Rodrigues(rvec)
-    projected, _ = cv2.projectPoints(MODEL_POINTS, rvec, tvec, k, None)
-    error = float(np.sqrt(np.mean(np.sum((projected[:, 0, :] - image_points) ** 2, axis=1))))
+    camera_points = MODEL_POINTS @ rotation.T + tvec[:, 0]
+    projected = f * camera_points[:, :2] / camera_points[:, 2:3] + (w / 2.0, h / 2.0)
+    error = float(np.sqrt(np.mean(np.sum((projected - image_points) ** 2, axis=1))))
     forward = rotation @ HEAD_FORWARD
     pitch, yaw = angles_of(forward)
     x_axis = rotation[:, 0]
     roll = math.degrees(math.atan2(x_axis[1], x_axis[0]))
     return HeadPose(rotation=rotation, translation=tvec[:, 0].copy(), pitch=pitch, yaw=yaw,
-                    roll=roll, focal_px=f, reprojection_error_px=error)
+                    roll=roll, focal_px=f, reprojection_error_px=error, rvec=rvec.copy())
 
 
 def _ray(k_inv: np.ndarray, pixel: np.ndarray) -> np.ndarray:

@@ -48,6 +48,7 @@ class HeadPose:
     roll: float  # degrees
     focal_px: float
     reprojection_error_px: float
+    rvec: np.ndarray | None = None  # Rodrigues vector of ``rotation``: seeds the next frame's solve
 
 
 @dataclass(frozen=True)
