@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import warnings
@@ -54,11 +53,9 @@ def metadata(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from eyecontact.redirect.onnx_model import file_sha256  # the same check the runtime makes
+
+    return file_sha256(path)
 
 
 def export(model: GazeWarpNet, path: Path, extra_meta: dict[str, str] | None = None) -> str:

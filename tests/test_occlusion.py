@@ -17,10 +17,11 @@ def test_covered_eye_is_left_alone_and_the_other_is_corrected(astronaut_frames):
     covered_side = "left"
     hand_colour = (196, 150, 128)
     checked = 0
+    last_face = None
     for i, frame in enumerate(astronaut_frames):
         frame = frame.copy()
         cover = None
-        if i >= 20:
+        if i >= 20 and last_face is not None:
             # A hand over the subject's left eye (image right), placed from the previous
             # frame's landmarks of that eye.
             pts = last_face.points[EYE_LANDMARKS[covered_side]["upper"] + EYE_LANDMARKS[covered_side]["lower"]]

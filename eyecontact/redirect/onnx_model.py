@@ -31,7 +31,7 @@ class ModelError(Exception):
     """The model file is missing, damaged, or not one this version of eyecontact can use."""
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -58,7 +58,7 @@ class OnnxRedirector:
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
         expected = recorded_sha256(self.path)
-        actual = _sha256(self.path)
+        actual = file_sha256(self.path)
         if actual != expected:
             raise ModelError(f"model file {self.path} is damaged or was altered: sha256 {actual[:12]}... "
                              f"does not match the recorded {expected[:12]}...")
