@@ -98,7 +98,9 @@ def cmd_process(args: argparse.Namespace) -> int:
         print("eyecontact: images are written as images and videos as videos; pick a matching output suffix",
               file=sys.stderr)
         return 2
-    pipeline = Pipeline(settings_from_args(args, static_images=image))
+    pipeline = _make_pipeline(settings_from_args(args, static_images=image))
+    if pipeline is None:
+        return 2
     report = _open_report(args.report, src, pipeline) if args.report else None
     frame_fn = _frame_function(pipeline, report, debug=args.debug)
     try:
@@ -125,6 +127,24 @@ def cmd_process(args: argparse.Namespace) -> int:
     if summary.frames_with_face == 0:
         print("eyecontact: warning: no face was found; the output equals the input", file=sys.stderr)
     return 0
+
+
+def _make_pipeline(settings):
+    """The pipeline, or None after a clear message when the asked-for model or device is unusable."""
+    from .pipeline import Pipeline
+    from .providers import ProviderError
+
+    try:
+        return Pipeline(settings)
+    except ProviderError as exc:
+        print(f"eyecontact: {exc}", file=sys.stderr)
+    except Exception as exc:
+        from .redirect.onnx_model import ModelError
+
+        if not isinstance(exc, ModelError):
+            raise
+        print(f"eyecontact: {exc} (use --redirector analytic, or auto to fall back by itself)", file=sys.stderr)
+    return None
 
 
 def _open_report(path: Path, src: Path, pipeline):
@@ -179,7 +199,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         except ValueError:
             print("eyecontact: --resolution takes WIDTHxHEIGHT, e.g. 1280x720", file=sys.stderr)
             return 2
-    report = run_bench(settings_from_args(args), frames=args.frames, resolutions=resolutions)
+    from .providers import ProviderError
+
+    try:
+        report = run_bench(settings_from_args(args), frames=args.frames, resolutions=resolutions)
+    except ProviderError as exc:
+        print(f"eyecontact: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(report, indent=2) if args.json else format_bench(report))
     return 0
 

@@ -42,3 +42,12 @@ def test_version(capsys):
 def test_strength_out_of_range(tmp_path, astronaut_clip):
     with pytest.raises(SystemExit):
         main(["process", str(astronaut_clip), "-o", str(tmp_path / "o.mp4"), "--strength", "2"])
+
+
+def test_unusable_device_or_model_is_a_message(tmp_path, astronaut_clip, capsys):
+    out = tmp_path / "o.mp4"
+    code = main(["process", str(astronaut_clip), "-o", str(out), "--redirector", "model",
+                 "--model", str(tmp_path / "missing.onnx"), "--no-progress"])
+    assert code == 2
+    assert "model file not found" in capsys.readouterr().err
+    assert not out.exists()

@@ -150,8 +150,14 @@ def run_live(
         def output_factory(w: int, h: int, fps: float) -> FrameSink:
             return open_output(args.output, w, h, fps)
 
+    from eyecontact.providers import ProviderError
+    from eyecontact.redirect.onnx_model import ModelError
+
     try:
         pipeline = (pipeline_factory or _default_pipeline)(build_pipeline_settings(args, user))
+    except (ProviderError, ModelError) as exc:  # the user's own choice of device or model
+        log.error("%s", exc)
+        return EXIT_ERROR
     except Exception:
         log.exception("Could not start the eye-contact pipeline")
         return EXIT_ERROR
