@@ -64,10 +64,10 @@ def eye_mask(face, shape) -> np.ndarray:
     return mask
 
 
-def measure(clip: Path, redirector: str) -> dict:
+def measure(clip: Path, redirector: str, model_path: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out_path = Path(tmp) / ("out" + clip.suffix)
-        pipe = Pipeline(PipelineSettings(redirector=redirector))
+        pipe = Pipeline(PipelineSettings(redirector=redirector, model_path=model_path))
         t0 = time.perf_counter()
         summary, _ = process_video(clip, out_path, pipe.process, EncodeOptions(), progress=False)
         elapsed = time.perf_counter() - t0
@@ -133,9 +133,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("clips", nargs="+", type=Path)
     ap.add_argument("--redirector", default=DEFAULT_REDIRECTOR)
+    ap.add_argument("--model", help="a .onnx other than the shipped one (with --redirector model)")
     args = ap.parse_args()
     for clip in args.clips:
-        print(json.dumps(measure(clip, args.redirector)))
+        print(json.dumps(measure(clip, args.redirector, args.model)))
 
 
 if __name__ == "__main__":
