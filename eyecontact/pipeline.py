@@ -66,7 +66,6 @@ class EyePlan:
     face_index: int
     crop: EyeCrop
     request: EyeRequest
-    share: float
 
 
 @dataclass
@@ -262,4 +261,4 @@ class Pipeline:
         d_pitch, d_yaw = decision.eye_request_angles(side, gp, gy, cp, cy)
         d_pitch = float(np.clip(d_pitch * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
         d_yaw = float(np.clip(d_yaw * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
-        return EyePlan(face_index, crop, EyeRequest(gp, gy, d_pitch, d_yaw, openness), decision.eye_share.get(side, 0.0))
+        return EyePlan(face_index, crop, EyeRequest(gp, gy, d_pitch, d_yaw, openness))

@@ -12,21 +12,7 @@ from eyecontact.blinks import (BlinkDetector, BlinkProfile, BlinkSynthesizer, Bl
                                blink_stats)
 
 CLIPS = Path(__file__).resolve().parents[2] / "shared/data/clips"
-OPEN = 0.32
-
-
-def blink_shape(u: float, close: float = 0.08, shut: float = 0.06, reopen: float = 0.16,
-                low: float = 0.03, top: float = OPEN) -> float:
-    """Aperture u seconds into a blink."""
-    if u < 0 or u > close + shut + reopen:
-        return top
-    if u < close:
-        k = u / close
-    elif u < close + shut:
-        k = 1.0
-    else:
-        k = 1.0 - (u - close - shut) / reopen
-    return top - k * (top - low)
+from blink_shapes import OPEN, blink_shape
 
 
 def trace(fps: float, seconds: float, blinks: list[float], noise: float = 0.01, seed: int = 0,

@@ -13,7 +13,7 @@ from eyecontact.control import (Backlash, ControllerBank, EasedShare, EyeMeasure
                                 FaceController, FaceDecision, FaceMeasurement, LookAway,
                                 ramp_down)
 
-OPEN = 0.32  # a typical open-eye aperture
+from blink_shapes import OPEN, blink_shape
 
 
 def meas(t: float, offset: float = 5.0, *, pitch: float = 0.0, yaw: float = 0.0,
@@ -272,19 +272,9 @@ def test_eye_request_angles() -> None:
 # -- real blinks -------------------------------------------------------------------------------
 
 
-def blink_aperture(t: float, at: float, close: float = 0.08, shut: float = 0.08,
-                   reopen: float = 0.15) -> float:
+def blink_aperture(t: float, at: float) -> float:
     """A real blink starting at ``at``: aperture OPEN -> 0.03 -> OPEN."""
-    u = t - at
-    if u < 0 or u > close + shut + reopen:
-        return OPEN
-    if u < close:
-        k = u / close
-    elif u < close + shut:
-        k = 1.0
-    else:
-        k = 1.0 - (u - close - shut) / reopen
-    return OPEN - k * (OPEN - 0.03)
+    return blink_shape(t - at, close=0.08, shut=0.08, reopen=0.15)
 
 
 def test_real_blink_fades_out_and_back_in_without_pops() -> None:
