@@ -102,7 +102,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     if pipeline is None:
         return 2
     report = _open_report(args.report, src, pipeline) if args.report else None
-    frame_fn = _frame_function(pipeline, report, debug=args.debug)
+    # Decoded frames belong to the writer loop; only the side-by-side view needs the original.
+    frame_fn = _frame_function(pipeline, report, debug=args.debug, in_place=not args.compare)
     try:
         if image:
             summary, _ = process_image(src, dst, frame_fn)
@@ -172,11 +173,11 @@ def _report_faces(result) -> list[dict]:
     return faces
 
 
-def _frame_function(pipeline, report, debug: bool):
+def _frame_function(pipeline, report, debug: bool, in_place: bool = False):
     """Per-frame callback for the video writer: pipeline, then report and debug overlay."""
 
     def run(frame, t_s):
-        out, result = pipeline.process(frame, t_s)
+        out, result = pipeline.process(frame, t_s, in_place=in_place)
         if report is not None:
             report.add(result.index, t_s, _report_faces(result))
         if debug:

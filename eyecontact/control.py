@@ -373,7 +373,7 @@ class FaceController:
         if not visible:
             return {"no_visible_eye": 0.0}
         # One gaze value for the face: both eyes then get the same share and never differ.
-        offset = float(np.mean([e.offset_deg for e in visible]))
+        offset = sum(e.offset_deg for e in visible) / len(visible)
         f = {
             "gaze": ramp_down(self._gaze(offset), s.gaze_low_deg, s.gaze_high_deg),
             "head_pitch": ramp_down(self._pitch(abs(m.head_pitch)), s.head_pitch_low_deg,

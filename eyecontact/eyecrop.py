@@ -7,6 +7,8 @@ in (eyecontact_train.render), so the constants below are the contract between th
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -36,11 +38,17 @@ EYE_LANDMARKS: dict[str, dict[str, object]] = {
 }
 
 
+_CORNERS = {side: [spec["upper"][0], spec["upper"][-1]] for side, spec in EYE_LANDMARKS.items()}  # type: ignore[index]
+# Points carried into the crop frame with one affine product: lid contour, iris ring, iris centre.
+_CROP_POINTS = {
+    side: np.array(spec["upper"][:-1] + spec["lower"][1:] + spec["iris_ring"] + [spec["iris_center"]])  # type: ignore[operator]
+    for side, spec in EYE_LANDMARKS.items()
+}
+
+
 def eye_corners(landmarks: FaceLandmarks, side: EyeSide) -> tuple[np.ndarray, np.ndarray]:
     """The two corners of one eye, image-left first."""
-    upper = EYE_LANDMARKS[side]["upper"]
-    a = landmarks.points[upper[0]].astype(np.float64)
-    b = landmarks.points[upper[-1]].astype(np.float64)
+    a, b = landmarks.points[_CORNERS[side]].astype(np.float64)
     return (a, b) if a[0] <= b[0] else (b, a)
 
 
@@ -54,18 +62,17 @@ def lid_contour_px(landmarks: FaceLandmarks, side: EyeSide) -> np.ndarray:
 
 def crop_affine(corner_a: np.ndarray, corner_b: np.ndarray) -> np.ndarray:
     """2x3 affine taking frame pixels to crop pixels so the corners land on the fixed spots."""
-    axis = corner_b - corner_a
-    length = float(np.hypot(*axis))
+    ax, ay = float(corner_b[0] - corner_a[0]), float(corner_b[1] - corner_a[1])
+    length = math.hypot(ax, ay)
     if length < 1e-6:
         raise ValueError("degenerate eye: corners coincide")
     scale = (CORNER_X1 - CORNER_X0) / length
-    cos, sin = axis / length
+    cos, sin = scale * ax / length, scale * ay / length
     # Rotation by -angle, then scale, then move the corner midpoint to the crop's eye centre.
-    rot = scale * np.array([[cos, sin], [-sin, cos]])
-    mid = (corner_a + corner_b) / 2.0
-    target = np.array([(CORNER_X0 + CORNER_X1) / 2.0, CORNER_Y])
-    shift = target - rot @ mid
-    return np.hstack([rot, shift[:, None]])
+    mx, my = float(corner_a[0] + corner_b[0]) / 2.0, float(corner_a[1] + corner_b[1]) / 2.0
+    tx = (CORNER_X0 + CORNER_X1) / 2.0 - (cos * mx + sin * my)
+    ty = CORNER_Y - (-sin * mx + cos * my)
+    return np.array([[cos, sin, tx], [-sin, cos, ty]])
 
 
 def invert_affine(m: np.ndarray) -> np.ndarray:
@@ -86,22 +93,19 @@ def extract_eye(frame: np.ndarray, landmarks: FaceLandmarks, side: EyeSide,
     """
     a, b = eye_corners(landmarks, side)
     to_crop = crop_affine(a, b)
-    to_frame = invert_affine(to_crop)
     pixels = cv2.warpAffine(frame, to_crop, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)
-    spec = EYE_LANDMARKS[side]
-    scale = float(np.hypot(*to_crop[:, 0]))
-    ring = apply_affine(to_crop, landmarks.points[spec["iris_ring"]])  # type: ignore[index]
-    center = apply_affine(to_crop, landmarks.points[[spec["iris_center"]]])[0]  # type: ignore[list-item]
-    iris_radius = float(np.mean(np.linalg.norm(ring - center, axis=1)))
+    scale = (CORNER_X1 - CORNER_X0) / math.hypot(*(b - a))
+    pts = apply_affine(to_crop, landmarks.points[_CROP_POINTS[side]])
+    ring, center = pts[16:20], pts[20]
     return EyeCrop(
         side=side,
         pixels=pixels,
         frame_to_crop=to_crop,
-        crop_to_frame=to_frame,
-        lid_contour=apply_affine(to_crop, lid_contour_px(landmarks, side)),
+        crop_to_frame=invert_affine(to_crop),
+        lid_contour=pts[:16],
         iris_center=center,
-        iris_radius=iris_radius,
+        iris_radius=float(np.hypot(*(ring - center).T).mean()),
         eyeball_radius=eyeball_radius_px * scale,
     )
 
@@ -116,10 +120,10 @@ def eye_looks_visible(crop: EyeCrop) -> bool:
     under an occluder, so the pixels have to tell."""
     mask = np.zeros((CROP_H, CROP_W), np.uint8)
     cv2.fillPoly(mask, [np.round(crop.lid_contour).astype(np.int32)], 1)
-    inside = mask.astype(bool)
-    if inside.sum() < MIN_OPENING_PX:
+    if cv2.countNonZero(mask) < MIN_OPENING_PX:
         return True
-    lum = np.sort(cv2.cvtColor(crop.pixels, cv2.COLOR_RGB2GRAY)[inside])
+    lum = cv2.cvtColor(crop.pixels, cv2.COLOR_RGB2GRAY)[mask.view(bool)]
     n = len(lum) - 1
-    p10, p90 = float(lum[int(0.1 * n)]), float(lum[int(0.9 * n)])
-    return p90 - p10 >= VISIBLE_SPREAD
+    k10, k90 = int(0.1 * n), int(0.9 * n)
+    p10, p90 = np.partition(lum, (k10, k90))[[k10, k90]]
+    return float(p90) - float(p10) >= VISIBLE_SPREAD

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import geometry
-from .composite import composite_eye
+from .composite import composite_eyes
 from .config import PipelineSettings
 from .control import ControllerBank, FaceDecision, FaceMeasurement
-from .eyecrop import eye_corners, eye_looks_visible, extract_eye
+from .eyecrop import EYE_LANDMARKS, eye_corners, eye_looks_visible, extract_eye
 from .landmarks import FaceLandmarker
 from .redirect import Redirector, load_redirector
 from .redirect.analytic import AnalyticRedirector
@@ -31,6 +31,16 @@ STAGES = ("landmarks", "geometry", "crop", "redirect", "composite")
 ENABLE_RAMP_S = 0.2  # turning eye contact on/off fades over this long
 MIN_EYE_WIDTH_PX = 8.0  # below this an eye has too few pixels to redirect
 MAX_CORRECTION_DEG = 35.0  # never rotate an eye further than this
+
+
+# The points the later stages read (head-pose model points, lids, irises): only these are
+# smoothed, the rest of the mesh passes through as detected.
+SMOOTHED_POINTS = np.array(sorted(
+    set(geometry.MODEL_INDICES.tolist())
+    | {i for spec in EYE_LANDMARKS.values() for key in ("upper", "lower", "iris_ring")
+       for i in spec[key]}  # type: ignore[attr-defined]
+    | {spec["iris_center"] for spec in EYE_LANDMARKS.values()}  # type: ignore[misc]
+    | set(geometry.UPPER_LID_MID.values()) | set(geometry.LOWER_LID_MID.values())))
 
 
 class FrameError(ValueError):
@@ -135,8 +145,13 @@ class Pipeline:
         self.landmarker.close()
 
     # -- per frame ----------------------------------------------------------------------------
-    def process(self, frame: np.ndarray, timestamp_s: float | None = None) -> tuple[np.ndarray, FrameResult]:
-        """Return the corrected copy of ``frame`` and what was decided for each face."""
+    def process(self, frame: np.ndarray, timestamp_s: float | None = None,
+                in_place: bool = False) -> tuple[np.ndarray, FrameResult]:
+        """Return the corrected copy of ``frame`` and what was decided for each face.
+
+        ``in_place=True`` corrects the frame's own pixels and returns that array, saving a
+        full-frame copy; for callers that own the frame and do not need the original.
+        """
         frame = as_rgb(frame)
         index = self._frame_index
         self._frame_index += 1
@@ -146,7 +161,7 @@ class Pipeline:
         self._update_enable_level(dt)
         self.timer.reset()
         result = FrameResult(index=index)
-        out = frame.copy()
+        out = frame if in_place else frame.copy()
 
         t = time.perf_counter()
         faces = self.landmarker.detect(frame)
@@ -162,8 +177,7 @@ class Pipeline:
         if plans:
             redirected = self._redirect(plans)
             t = self.timer.add("redirect", t)
-            for plan, pixels in zip(plans, redirected):
-                composite_eye(out, plan.crop, pixels, share=1.0)
+            composite_eyes(out, [p.crop for p in plans], redirected)
             self.timer.add("composite", t)
         return out, result
 
@@ -196,7 +210,8 @@ class Pipeline:
             return face
         if state.smoother is None:
             state.smoother = landmark_filter(face.width_px)
-        points = state.smoother(face.points, now_s).astype(np.float32)
+        points = face.points.copy()
+        points[SMOOTHED_POINTS] = state.smoother(face.points[SMOOTHED_POINTS], now_s)
         return FaceLandmarks(points, face.depth, face.frame_size, face.face_id)
 
     def _plan_face(self, frame: np.ndarray, face: FaceLandmarks, now_s: float, face_index: int,
@@ -218,7 +233,7 @@ class Pipeline:
         crops: dict[str, EyeCrop] = {}
         for side, gaze in eyes.items():
             a, b = eye_corners(face, side)  # type: ignore[arg-type]
-            if float(np.linalg.norm(b - a)) >= MIN_EYE_WIDTH_PX:
+            if math.hypot(*(b - a)) >= MIN_EYE_WIDTH_PX:
                 crops[side] = extract_eye(frame, face, side,  # type: ignore[arg-type]
                                           geometry.projected_eyeball_radius_px(gaze, pose.focal_px))  # type: ignore[union-attr]
         visible = {side: side in crops and eye_looks_visible(crops[side]) for side in eyes}
@@ -259,6 +274,6 @@ class Pipeline:
         cp += self.settings.aim_offset_deg[0]
         cy += self.settings.aim_offset_deg[1]
         d_pitch, d_yaw = decision.eye_request_angles(side, gp, gy, cp, cy)
-        d_pitch = float(np.clip(d_pitch * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
-        d_yaw = float(np.clip(d_yaw * scale, -MAX_CORRECTION_DEG, MAX_CORRECTION_DEG))
+        d_pitch = min(max(d_pitch * scale, -MAX_CORRECTION_DEG), MAX_CORRECTION_DEG)
+        d_yaw = min(max(d_yaw * scale, -MAX_CORRECTION_DEG), MAX_CORRECTION_DEG)
         return EyePlan(face_index, crop, EyeRequest(gp, gy, d_pitch, d_yaw, openness))

@@ -9,6 +9,7 @@ Conventions used everywhere in the package:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -29,9 +30,8 @@ class FaceLandmarks:
 
     @cached_property
     def bbox(self) -> tuple[float, float, float, float]:
-        x0, y0 = self.points.min(axis=0)
-        x1, y1 = self.points.max(axis=0)
-        return float(x0), float(y0), float(x1), float(y1)
+        xs, ys = self.points[:, 0], self.points[:, 1]  # per column: cheaper than axis=0 reductions
+        return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
 
     @property
     def width_px(self) -> float:
@@ -68,8 +68,8 @@ class EyeGaze:
     @property
     def offset_deg(self) -> float:
         """Angle between where the eye looks and the camera."""
-        c = float(np.clip(np.dot(self.gaze, self.to_camera), -1.0, 1.0))
-        return float(np.degrees(np.arccos(c)))
+        c = float(self.gaze @ self.to_camera)
+        return math.degrees(math.acos(min(max(c, -1.0), 1.0)))
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,20 @@ def test_crop_frame_angles_remove_roll():
     r = math.radians(20.0)
     rolled = np.array([math.cos(r) * v[0] - math.sin(r) * v[1], math.sin(r) * v[0] + math.cos(r) * v[1], v[2]])
     assert angles_of(geometry.rotate_about_view_axis(rolled, 20.0)) == pytest.approx((-10.0, 5.0), abs=1e-6)
+
+
+def test_tracked_pose_follows_a_moving_head_like_a_fresh_solve():
+    """Video frames refine last frame's pose in a few steps; over a head turning 3 degrees per
+    frame (fast for a video call) and a jump of 40 degrees, the result matches a full solve."""
+    t = np.array([10.0, 0.0, 550.0])
+    previous = None
+    angles = [(0.0, -30.0 + 3.0 * i, 0.2 * i) for i in range(20)] + [(20.0, 10.0, 0.0)]
+    for pitch, yaw, roll in angles:
+        face = synthetic_face(rotation(pitch, yaw, roll), t)
+        tracked = geometry.estimate_head_pose(face, previous=previous)
+        fresh = geometry.estimate_head_pose(face)
+        assert tracked is not None and fresh is not None
+        assert tracked.pitch == pytest.approx(fresh.pitch, abs=0.05)
+        assert tracked.yaw == pytest.approx(fresh.yaw, abs=0.05)
+        assert tracked.reprojection_error_px < 0.05
+        previous = tracked

@@ -140,3 +140,35 @@ def test_a_failing_redirector_falls_back_mid_stream(astronaut_frames):
     assert pipe.redirector.name == "analytic"
     assert changed >= 10
     pipe.close()
+
+
+def test_eyes_redirected_together_match_eyes_redirected_alone():
+    """Crops are stacked and processed in one window; nothing leaks between them."""
+    eyes = [drawn_eye(30.0, 19.0), drawn_eye(36.0, 22.0), drawn_eye()]
+    requests = [EyeRequest(-12, 4, 9.0, -6.0, 1.0), EyeRequest(5, -3, -7.0, 11.0, 1.0),
+                EyeRequest(0, 0, 0, 0, 0.3)]
+    redirector = AnalyticRedirector()
+    together = redirector.redirect(eyes, requests)
+    for eye, request, joint in zip(eyes, requests, together):
+        alone = redirector.redirect([eye], [request])[0]
+        assert np.array_equal(alone, joint)
+        assert not np.array_equal(alone, eye.pixels)
+
+
+def test_in_place_processing_corrects_the_given_frame():
+    from eyecontact.synthetic import moving_face_frames
+
+    frames = list(moving_face_frames(640, 480, 12))
+    copying, in_place = Pipeline(PipelineSettings()), Pipeline(PipelineSettings())
+    try:
+        for i, frame in enumerate(frames):
+            original = frame.copy()
+            out_copy, _ = copying.process(frame, i / 30.0)
+            assert np.array_equal(frame, original)  # the default never touches its input
+            out_in_place, _ = in_place.process(frame, i / 30.0, in_place=True)
+            assert out_in_place is frame
+            assert np.array_equal(out_in_place, out_copy)
+        assert not np.array_equal(frames[-1], original)  # eyes were corrected in the frame itself
+    finally:
+        copying.close()
+        in_place.close()

@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from eyecontact import geometry
-from eyecontact.config import DEFAULT_REDIRECTOR, PipelineSettings
+from eyecontact.config import DEFAULT_REDIRECTOR, ControlSettings, PipelineSettings
 from eyecontact.eyecrop import EYE_LANDMARKS
 from eyecontact.landmarks import FaceLandmarker
 from eyecontact.pipeline import Pipeline
@@ -64,10 +64,13 @@ def eye_mask(face, shape) -> np.ndarray:
     return mask
 
 
-def measure(clip: Path, redirector: str, model_path: str | None = None) -> dict:
+def measure(clip: Path, redirector: str, model_path: str | None = None, seed: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out_path = Path(tmp) / ("out" + clip.suffix)
-        pipe = Pipeline(PipelineSettings(redirector=redirector, model_path=model_path))
+        # A fixed seed: synthesised blinks fall on the same frames in every run, so two runs
+        # (or two redirectors) are compared on identical timing.
+        pipe = Pipeline(PipelineSettings(redirector=redirector, model_path=model_path,
+                                         control=ControlSettings(seed=seed)))
         t0 = time.perf_counter()
         summary, _ = process_video(clip, out_path, pipe.process, EncodeOptions(), progress=False)
         elapsed = time.perf_counter() - t0
@@ -134,9 +137,10 @@ def main() -> None:
     ap.add_argument("clips", nargs="+", type=Path)
     ap.add_argument("--redirector", default=DEFAULT_REDIRECTOR)
     ap.add_argument("--model", help="a .onnx other than the shipped one (with --redirector model)")
+    ap.add_argument("--seed", type=int, default=0, help="seed for synthesised blinks (default 0)")
     args = ap.parse_args()
     for clip in args.clips:
-        print(json.dumps(measure(clip, args.redirector, args.model)))
+        print(json.dumps(measure(clip, args.redirector, args.model, args.seed)))
 
 
 if __name__ == "__main__":
