@@ -35,7 +35,7 @@ EYE_REGION_MASK = _eye_region_mask()
 CHANGE_FULL = 6.0  # a crop pixel changed by this much (0..255) is taken fully from the redirector
 
 
-_CROP_CORNERS = np.array([[0, 0], [CROP_W, 0], [0, CROP_H], [CROP_W, CROP_H]], np.float64)
+_CROP_CORNERS = ((0.0, 0.0), (float(CROP_W), 0.0), (0.0, float(CROP_H)), (float(CROP_W), float(CROP_H)))
 _DILATE = np.ones((3, 3), np.uint8)
 
 
@@ -86,18 +86,15 @@ def composite_eye(frame: np.ndarray, eye: EyeCrop, redirected: np.ndarray, share
 def _paste(frame: np.ndarray, eye: EyeCrop, redirected: np.ndarray, weight: np.ndarray) -> None:
     """Warp one crop and its weight back into the frame and blend them in."""
     h, w = frame.shape[:2]
-    m = eye.crop_to_frame
-    pts = _CROP_CORNERS @ m[:, :2].T + m[:, 2]
-    x0 = max(int(pts[:, 0].min()) - 2, 0)
-    y0 = max(int(pts[:, 1].min()) - 2, 0)
-    x1 = min(int(pts[:, 0].max()) + 3, w)
-    y1 = min(int(pts[:, 1].max()) + 3, h)
+    (a, b, c), (d, e, f) = eye.crop_to_frame.tolist()
+    xs = [a * u + b * v + c for u, v in _CROP_CORNERS]
+    ys = [d * u + e * v + f for u, v in _CROP_CORNERS]
+    x0, y0 = max(int(min(xs)) - 2, 0), max(int(min(ys)) - 2, 0)
+    x1, y1 = min(int(max(xs)) + 3, w), min(int(max(ys)) + 3, h)
     if x1 <= x0 or y1 <= y0:
         return
     # Affine from crop pixels into the ROI's own pixel grid.
-    m_roi = m.copy()
-    m_roi[0, 2] -= x0
-    m_roi[1, 2] -= y0
+    m_roi = np.array([[a, b, c - x0], [d, e, f - y0]])
     size = (x1 - x0, y1 - y0)
     alpha = cv2.warpAffine(weight, m_roi, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
     # Outside the crop the weight is 0, so the patch's border fill is never seen; the constant

@@ -46,10 +46,20 @@ _CROP_POINTS = {
 }
 
 
+_ALL_CORNERS = _CORNERS["right"] + _CORNERS["left"]
+
+
 def eye_corners(landmarks: FaceLandmarks, side: EyeSide) -> tuple[np.ndarray, np.ndarray]:
     """The two corners of one eye, image-left first."""
-    a, b = landmarks.points[_CORNERS[side]].astype(np.float64)
-    return (a, b) if a[0] <= b[0] else (b, a)
+    # Every stage asks for the corners, several times per frame: compute all four once per
+    # landmark set and keep them on it (like its cached bounding box).
+    cached = landmarks.__dict__.get("_eye_corners")
+    if cached is None:
+        ra, rb, la, lb = landmarks.points[_ALL_CORNERS].astype(np.float64)
+        cached = {"right": (ra, rb) if ra[0] <= rb[0] else (rb, ra),
+                  "left": (la, lb) if la[0] <= lb[0] else (lb, la)}
+        landmarks.__dict__["_eye_corners"] = cached
+    return cached[side]
 
 
 def lid_contour_px(landmarks: FaceLandmarks, side: EyeSide) -> np.ndarray:

@@ -126,26 +126,46 @@ def flat_images(colours: Sequence[np.ndarray], rows: int, cols: int) -> np.ndarr
     return np.repeat(line, rows, axis=0).reshape(-1, cols, 3)
 
 
-def sclera_colour(pixels: np.ndarray, lum: np.ndarray, opening: np.ndarray, iris: np.ndarray) -> np.ndarray:
-    """Colour of the white of the eye: the brighter half of the opening outside the iris.
-    ``lum`` is the per-pixel channel sum of ``pixels``."""
+def sclera_colours(pixels: np.ndarray, lum: np.ndarray, opening: np.ndarray, iris: np.ndarray,
+                   n: int) -> list[np.ndarray]:
+    """Per stacked crop, the colour of the white of the eye: the brighter half of the opening
+    outside the iris. ``lum`` is the per-pixel channel sum of ``pixels`` (uint8, stacked)."""
+    rows = len(pixels) // n
     sel = (opening > 0.9) & (iris < 0.05)
-    if np.count_nonzero(sel) < 6:
-        sel = opening > 0.5
-    if np.count_nonzero(sel) < 3:
-        return np.array([200.0, 190.0, 185.0], np.float32)
-    values = lum[sel]
-    k = len(values) // 2
-    median = np.partition(values, k)[k]
-    bright = (sel & (lum >= median)).view(np.uint8)
-    return np.array(cv2.mean(pixels, mask=bright)[:3], np.float32)
+    medians = np.zeros(n, np.float32)
+    colours: list[np.ndarray | None] = [None] * n
+    for k in range(n):
+        band = slice(k * rows, (k + 1) * rows)
+        s = sel[band]
+        if np.count_nonzero(s) < 6:
+            s = sel[band] = opening[band] > 0.5
+        values = lum[band][s]
+        if len(values) < 3:
+            colours[k] = np.array([200.0, 190.0, 185.0], np.float32)
+            continue
+        half = len(values) // 2
+        medians[k] = np.partition(values, half)[half]
+    bright = (sel & (lum >= np.repeat(medians, rows)[:, None])).view(np.uint8)
+    for k in range(n):
+        if colours[k] is None:
+            band = slice(k * rows, (k + 1) * rows)
+            colours[k] = np.array(cv2.mean(pixels[band], mask=bright[band])[:3], np.float32)
+    return colours  # type: ignore[return-value]
 
 
-def iris_mean_colour(pixels: np.ndarray, seen: np.ndarray) -> np.ndarray:
+def iris_mean_colours(pixels: np.ndarray, seen: np.ndarray, n: int) -> list[np.ndarray]:
+    """Per stacked crop, the mean colour of the visible iris (its darkest colour if hardly any
+    iris shows)."""
+    rows = len(pixels) // n
     sel = (seen > 0.8).view(np.uint8)
-    if cv2.countNonZero(sel) < 3:
-        return pixels.reshape(-1, 3).min(axis=0).astype(np.float32)
-    return np.array(cv2.mean(pixels, mask=sel)[:3], np.float32)
+    colours = []
+    for k in range(n):
+        band = slice(k * rows, (k + 1) * rows)
+        if cv2.countNonZero(sel[band]) < 3:
+            colours.append(pixels[band].reshape(-1, 3).min(axis=0).astype(np.float32))
+        else:
+            colours.append(np.array(cv2.mean(pixels[band], mask=sel[band])[:3], np.float32))
+    return colours
 
 
 def iris_shift(eye: EyeCrop, req: EyeRequest) -> tuple[float, float]:
@@ -167,13 +187,17 @@ def lid_warp_map(y_up: np.ndarray, y_lo: np.ndarray, shift: np.ndarray, ys: np.n
     returns (rows, cols) or (n, rows, cols).
     """
     # A closing lid may pass the lower lid line by a pixel so no white slit is left.
-    new_up = np.clip(y_up + shift, 1.0, y_lo + 1.5)[..., None, :]
-    y_up, y_lo = y_up[..., None, :], y_lo[..., None, :]
+    new_up = np.clip(y_up + shift, 1.0, y_lo + 1.5)
+    # Per column: above the new lid line y * a, between it and the lower lid y * b + c.
+    a = (y_up / np.maximum(new_up, 1e-3))[..., None, :]
+    b = (y_lo - y_up) / np.maximum(y_lo - new_up, 1e-3)
+    c = (y_up - new_up * b)[..., None, :]
+    b = b[..., None, :]
+    stay = np.maximum(y_lo, new_up)[..., None, :]
+    new_up = new_up[..., None, :]
     y = ys[:, None]
-    above = y * (y_up / np.maximum(new_up, 1e-3))
-    below = y_up + (y - new_up) * ((y_lo - y_up) / np.maximum(y_lo - new_up, 1e-3))
-    src = np.where(y <= new_up, above, below)
-    return np.where(y >= np.maximum(y_lo, new_up), y, src).astype(np.float32)
+    src = np.where(y <= new_up, y * a, y * b + c)
+    return np.where(y >= stay, y, src).astype(np.float32)
 
 
 class AnalyticRedirector:
@@ -219,11 +243,11 @@ class AnalyticRedirector:
         seen = old_iris * opening
 
         # Eyeball without its iris: sclera colour, shaded like the original's surroundings.
-        bands = [slice(k * rows, (k + 1) * rows) for k in range(n)]
         lum = cv2.transform(pixels, np.ones((1, 3), np.float32))  # channel sum
-        sclera = [sclera_colour(src[b], lum[b], opening[b], old_iris[b]) for b in bands]
-        ball = blend(pixels, flat_images(sclera, rows, cols), old_iris)
-        ball = blend(ball, cv2.GaussianBlur(ball, (0, 0), 0.6), old_iris)
+        sclera = sclera_colours(src, lum, opening, old_iris, n)
+        not_old = 1.0 - old_iris
+        ball = cv2.blendLinear(pixels, flat_images(sclera, rows, cols), not_old, old_iris)
+        ball = cv2.blendLinear(ball, cv2.GaussianBlur(ball, (0, 0), 0.6), not_old, old_iris)
         # The iris itself, moved: sample the original at the pre-shift position.
         # Where the moved disc's source was hidden under a lid there is no iris texture to take,
         # so those pixels get the iris' mean colour instead of the lid's.
@@ -235,8 +259,7 @@ class AnalyticRedirector:
         map_y = np.repeat(grid_y + (offsets - sh[:, 1, None, None]), cols, axis=2).reshape(-1, cols)
         moved = cv2.remap(pixels, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         valid = cv2.remap(seen, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        iris = [iris_mean_colour(src[b], seen[b]) for b in bands]
-        moved = blend(flat_images(iris, rows, cols), moved, valid)
+        moved = blend(flat_images(iris_mean_colours(src, seen, n), rows, cols), moved, valid)
         out = blend(pixels, blend(ball, moved, new_iris), opening)
 
         # Upper lid: follows vertical gaze, and closes for synthesised blinks.
