@@ -145,7 +145,8 @@ def test_a_failing_redirector_falls_back_mid_stream(astronaut_frames):
 def test_eyes_redirected_together_match_eyes_redirected_alone():
     """Crops are stacked and processed in one window; nothing leaks between them."""
     eyes = [drawn_eye(30.0, 19.0), drawn_eye(36.0, 22.0), drawn_eye()]
-    requests = [EyeRequest(-12, 4, 9.0, -6.0, 1.0), EyeRequest(5, -3, -7.0, 11.0, 1.0),
+    # A vertical change (the lid follows), a sideways-only one (the lid stays), a blink.
+    requests = [EyeRequest(-12, 4, 9.0, -6.0, 1.0), EyeRequest(5, -3, 0.0, 11.0, 1.0),
                 EyeRequest(0, 0, 0, 0, 0.3)]
     redirector = AnalyticRedirector()
     together = redirector.redirect(eyes, requests)
