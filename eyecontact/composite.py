@@ -37,13 +37,15 @@ CHANGE_FULL = 6.0  # a crop pixel changed by this much (0..255) is taken fully f
 
 _CROP_CORNERS = ((0.0, 0.0), (float(CROP_W), 0.0), (0.0, float(CROP_H)), (float(CROP_W), float(CROP_H)))
 _DILATE = np.ones((3, 3), np.uint8)
+_SEAM_ROWS = 6  # more than the weight smoothing reaches (blur radius 4, dilation 1)
 
 
 def change_weights(eyes: Sequence[EyeCrop], redirected: Sequence[np.ndarray]) -> list[np.ndarray | None]:
     """Per crop, the blend weight (0..1, float32, crop size): where the redirector changed the
     crop, smoothed, inside the eye region; None where nothing changed. All crops are stacked
-    and weighed in one pass (at crop size an array operation costs mostly its fixed overhead);
-    the region mask is zero at each crop's border, so no weight leaks between stacked crops."""
+    and weighed in one pass (at crop size an array operation costs mostly its fixed overhead),
+    with rows of zeros between them so the smoothing never carries one crop's change into the
+    next."""
     n = len(eyes)
     if n == 0:
         return []
@@ -56,9 +58,11 @@ def change_weights(eyes: Sequence[EyeCrop], redirected: Sequence[np.ndarray]) ->
     change = cv2.max(cv2.max(r, g), b)
     if cv2.countNonZero(change) == 0:
         return [None] * n
-    weight = cv2.GaussianBlur(change.astype(np.float32), (0, 0), 1.0)
+    spaced = np.zeros((n, CROP_H + _SEAM_ROWS, CROP_W), np.float32)
+    spaced[:, :CROP_H] = change.reshape(n, CROP_H, CROP_W)
+    weight = cv2.GaussianBlur(spaced.reshape(-1, CROP_W), (0, 0), 1.0)
     weight = cv2.dilate(np.minimum(weight * (1.0 / CHANGE_FULL), 1.0), _DILATE)
-    weight = (weight.reshape(n, CROP_H, CROP_W) * EYE_REGION_MASK)
+    weight = weight.reshape(n, CROP_H + _SEAM_ROWS, CROP_W)[:, :CROP_H] * EYE_REGION_MASK
     return [weight[k] if cv2.countNonZero(change[k * CROP_H:(k + 1) * CROP_H]) else None for k in range(n)]
 
 

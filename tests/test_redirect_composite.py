@@ -173,3 +173,29 @@ def test_in_place_processing_corrects_the_given_frame():
     finally:
         copying.close()
         in_place.close()
+
+
+def test_change_weights_stay_within_their_own_crop():
+    """Stacked for speed, a change at the bottom of one crop gives the next one no weight."""
+    from eyecontact.composite import change_weights
+
+    first, second = drawn_eye(), drawn_eye()
+    changed = first.pixels.copy()
+    changed[-6:] = 255 - changed[-6:]  # bottom rows of the first crop only
+    weights = change_weights([first, second], [changed, second.pixels.copy()])
+    assert weights[0] is not None and weights[1] is None
+    alone = change_weights([first], [changed])[0]
+    assert np.allclose(weights[0], alone, atol=1e-6)
+
+
+def test_change_weights_of_a_changed_neighbour_do_not_leak():
+    from eyecontact.composite import change_weights
+
+    first, second = drawn_eye(), drawn_eye()
+    a = first.pixels.copy()
+    a[-6:] = 255 - a[-6:]
+    b = second.pixels.copy()
+    b[18:22, 30:34] = 0  # a small change in the middle of the second crop
+    together = change_weights([first, second], [a, b])
+    alone = change_weights([second], [b])[0]
+    assert np.allclose(together[1], alone, atol=1e-6)
