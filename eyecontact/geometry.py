@@ -65,9 +65,14 @@ def camera_matrix(focal_px: float, width: int, height: int) -> np.ndarray:
     return np.array([[focal_px, 0.0, width / 2.0], [0.0, focal_px, height / 2.0], [0.0, 0.0, 1.0]])
 
 
-def angles_of(v: np.ndarray | tuple[float, float, float]) -> tuple[float, float]:
+# Per-eye geometry works on plain (x, y, z) float tuples: for 3-vectors Python arithmetic costs
+# a fraction of a numpy call, and this runs for every eye of every frame.
+Vec3 = tuple[float, float, float]
+
+
+def angles_of(v: np.ndarray | Vec3) -> tuple[float, float]:
     """(pitch, yaw) in degrees of a direction in camera coordinates (pitch > 0 = up)."""
-    x, y, z = float(v[0]), float(v[1]), float(v[2])
+    x, y, z = v.tolist() if isinstance(v, np.ndarray) else v
     norm = math.sqrt(x * x + y * y + z * z)
     pitch = math.degrees(math.asin(max(-1.0, min(1.0, -y / norm))))
     yaw = math.degrees(math.atan2(x, -z))
@@ -136,11 +141,6 @@ def estimate_head_pose(landmarks: FaceLandmarks, focal_px: float | None = None,
     roll = math.degrees(math.atan2(x_axis[1], x_axis[0]))
     return HeadPose(rotation=rotation, translation=tvec[:, 0].copy(), pitch=pitch, yaw=yaw,
                     roll=roll, focal_px=f, reprojection_error_px=error, rvec=rvec.copy())
-
-
-# Per-eye geometry works on plain (x, y, z) float tuples: for 3-vectors Python arithmetic costs
-# a fraction of a numpy call, and this runs for every eye of every frame.
-Vec3 = tuple[float, float, float]
 
 
 def _pixel_ray(x_px: float, y_px: float, focal_px: float, width: int, height: int) -> Vec3:
@@ -218,11 +218,12 @@ def projected_eyeball_radius_px(gaze: EyeGaze, focal_px: float) -> float:
     return focal_px * EYEBALL_RADIUS_MM / float(gaze.eyeball_center[2])
 
 
-def rotate_about_view_axis(v: np.ndarray, roll_deg: float) -> np.ndarray:
+def rotate_about_view_axis(v: np.ndarray | Vec3, roll_deg: float) -> Vec3:
     """Express a camera-frame direction in a frame rolled by ``roll_deg`` (the eye-crop frame)."""
     r = math.radians(roll_deg)
     c, s = math.cos(r), math.sin(r)
-    return np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1], v[2]])
+    x, y, z = (float(u) for u in v)
+    return c * x + s * y, -s * x + c * y, z
 
 
 def crop_frame_angles(gaze: EyeGaze, crop_roll_deg: float) -> tuple[float, float, float, float]:
