@@ -72,14 +72,15 @@ def lid_contour_px(landmarks: FaceLandmarks, side: EyeSide) -> np.ndarray:
 
 def crop_affine(corner_a: np.ndarray, corner_b: np.ndarray) -> np.ndarray:
     """2x3 affine taking frame pixels to crop pixels so the corners land on the fixed spots."""
-    ax, ay = float(corner_b[0] - corner_a[0]), float(corner_b[1] - corner_a[1])
+    (xa, ya), (xb, yb) = corner_a.tolist(), corner_b.tolist()
+    ax, ay = xb - xa, yb - ya
     length = math.hypot(ax, ay)
     if length < 1e-6:
         raise ValueError("degenerate eye: corners coincide")
     scale = (CORNER_X1 - CORNER_X0) / length
     cos, sin = scale * ax / length, scale * ay / length
     # Rotation by -angle, then scale, then move the corner midpoint to the crop's eye centre.
-    mx, my = float(corner_a[0] + corner_b[0]) / 2.0, float(corner_a[1] + corner_b[1]) / 2.0
+    mx, my = (xa + xb) / 2.0, (ya + yb) / 2.0
     tx = (CORNER_X0 + CORNER_X1) / 2.0 - (cos * mx + sin * my)
     ty = CORNER_Y - (-sin * mx + cos * my)
     return np.array([[cos, sin, tx], [-sin, cos, ty]])
@@ -105,7 +106,7 @@ def extract_eye(frame: np.ndarray, landmarks: FaceLandmarks, side: EyeSide,
     to_crop = crop_affine(a, b)
     pixels = cv2.warpAffine(frame, to_crop, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)
-    scale = (CORNER_X1 - CORNER_X0) / math.hypot(*(b - a))
+    scale = math.hypot(to_crop[0, 0], to_crop[0, 1])  # crop pixels per frame pixel
     pts = apply_affine(to_crop, landmarks.points[_CROP_POINTS[side]])
     ring, center = pts[16:20], pts[20]
     return EyeCrop(

@@ -98,7 +98,7 @@ def _eye_in_frame(landmarks: FaceLandmarks, side: str) -> bool:
     a, b = eye_corners(landmarks, side)  # type: ignore[arg-type]
     w, h = landmarks.frame_size
     margin = 2.0
-    return all(margin <= p[0] < w - margin and margin <= p[1] < h - margin for p in (a, b))
+    return all(margin <= x < w - margin and margin <= y < h - margin for x, y in (a.tolist(), b.tolist()))
 
 
 class Pipeline:

@@ -65,7 +65,7 @@ class EyeGaze:
     camera_yaw: float
     aperture: float  # lid opening / eye width (about 0.25-0.35 open, < 0.1 closed)
 
-    @property
+    @cached_property
     def offset_deg(self) -> float:
         """Angle between where the eye looks and the camera."""
         c = float(self.gaze @ self.to_camera)
