@@ -39,14 +39,12 @@ EYE_LANDMARKS: dict[str, dict[str, object]] = {
 
 
 _CORNERS = {side: [spec["upper"][0], spec["upper"][-1]] for side, spec in EYE_LANDMARKS.items()}  # type: ignore[index]
+_ALL_CORNERS = _CORNERS["right"] + _CORNERS["left"]
 # Points carried into the crop frame with one affine product: lid contour, iris ring, iris centre.
 _CROP_POINTS = {
     side: np.array(spec["upper"][:-1] + spec["lower"][1:] + spec["iris_ring"] + [spec["iris_center"]])  # type: ignore[operator]
     for side, spec in EYE_LANDMARKS.items()
 }
-
-
-_ALL_CORNERS = _CORNERS["right"] + _CORNERS["left"]
 
 
 def eye_corners(landmarks: FaceLandmarks, side: EyeSide) -> tuple[np.ndarray, np.ndarray]:
