@@ -79,10 +79,14 @@ def angles_of(v: np.ndarray | Vec3) -> tuple[float, float]:
     return pitch, yaw
 
 
+def _direction(pitch_deg: float, yaw_deg: float) -> Vec3:
+    p, y = math.radians(pitch_deg), math.radians(yaw_deg)
+    return math.cos(p) * math.sin(y), -math.sin(p), -math.cos(p) * math.cos(y)
+
+
 def direction_from_angles(pitch_deg: float, yaw_deg: float) -> np.ndarray:
     """Inverse of angles_of."""
-    p, y = math.radians(pitch_deg), math.radians(yaw_deg)
-    return np.array([math.cos(p) * math.sin(y), -math.sin(p), -math.cos(p) * math.cos(y)])
+    return np.array(_direction(pitch_deg, yaw_deg))
 
 
 # Refining last frame's pose converges in a few Levenberg-Marquardt steps (4 steps land within
@@ -209,8 +213,7 @@ def _expand_downward(gaze: Vec3, rot: list[list[float]]) -> Vec3:
     pitch, yaw = angles_of(in_head)
     if pitch >= 0.0:
         return gaze
-    p, y = math.radians(max(pitch * DOWNWARD_GAIN, -80.0)), math.radians(yaw)
-    d = (math.cos(p) * math.sin(y), -math.sin(p), -math.cos(p) * math.cos(y))  # direction_from_angles
+    d = _direction(max(pitch * DOWNWARD_GAIN, -80.0), yaw)
     return tuple(row[0] * d[0] + row[1] * d[1] + row[2] * d[2] for row in rot)  # type: ignore[return-value]
 
 
