@@ -2,16 +2,20 @@
 
 Each crop is warped back with the inverse of its crop affine, inside a feathered eye-region
 mask, and only where the redirector actually changed the crop. Pixels outside the eye region
-(or anywhere the crop is unchanged) keep their exact input values.
+(or anywhere the crop is unchanged) keep their exact input values: a frame pixel is written
+only where its blend weight is above zero. Weighing and pasting are compiled kernels
+(see eyecontact.compiled); a crop's weight comes from that crop's own pixels only.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import cv2
 import numpy as np
 
+from .compiled import kernel, split_position
 from .eyecrop import CROP_H, CROP_W, CORNER_X0, CORNER_X1, CORNER_Y
 from .types import EyeCrop
 
@@ -33,77 +37,135 @@ def _eye_region_mask() -> np.ndarray:
 
 EYE_REGION_MASK = _eye_region_mask()
 CHANGE_FULL = 6.0  # a crop pixel changed by this much (0..255) is taken fully from the redirector
+# The change map is softened (sigma 1 px) and grown by a pixel, so the blend fades in around
+# every changed pixel instead of cutting it out.
+_WEIGHT_BLUR = cv2.getGaussianKernel(9, 1.0).ravel()
 
 
-_CROP_CORNERS = ((0.0, 0.0), (float(CROP_W), 0.0), (0.0, float(CROP_H)), (float(CROP_W), float(CROP_H)))
-_DILATE = np.ones((3, 3), np.uint8)
-_SEAM_ROWS = 6  # more than the weight smoothing reaches (blur radius 4, dilation 1)
+@kernel
+def _change_weight(before: np.ndarray, after: np.ndarray, region: np.ndarray,
+                   out: np.ndarray) -> tuple[int, int, int, int]:
+    """Blend weight (0..1) of one crop into ``out``: where the redirector changed it, smoothed,
+    inside ``region``. Returns the box (x0, y0, x1, y1) outside which the weight is 0; an
+    empty box (x1 == 0) when nothing changed."""
+    rows, cols = region.shape
+    half = len(_WEIGHT_BLUR) // 2
+    change = np.zeros((rows, cols))
+    cx0, cy0, cx1, cy1 = cols, rows, 0, 0
+    for y in range(rows):
+        for x in range(cols):
+            largest = 0  # the largest change over the three channels
+            for c in range(3):  # (numba keeps int() of a uint8 unsigned: widen explicitly)
+                largest = max(largest, abs(np.int32(after[y, x, c]) - np.int32(before[y, x, c])))
+            if largest:
+                change[y, x] = largest
+                cx0, cy0, cx1, cy1 = min(cx0, x), min(cy0, y), max(cx1, x + 1), max(cy1, y + 1)
+    out[:] = 0.0
+    if cx1 == 0:
+        return 0, 0, 0, 0
+    # The weight reaches the blur radius plus the one-pixel growth beyond the change.
+    reach = half + 1
+    x0, y0 = max(cx0 - reach, 0), max(cy0 - reach, 0)
+    x1, y1 = min(cx1 + reach, cols), min(cy1 + reach, rows)
+    # Separable blur; outside the crop nothing changed (zero).
+    across = np.zeros((rows, cols))
+    for y in range(cy0, cy1):
+        for t in range(-half, half + 1):
+            k = _WEIGHT_BLUR[t + half]
+            for x in range(max(x0, -t), min(x1, cols - t)):
+                across[y, x] += k * change[y, x + t]
+    blurred = np.zeros((rows, cols))
+    for y in range(y0, y1):
+        for t in range(max(-half, -y), min(half, rows - 1 - y) + 1):
+            k = _WEIGHT_BLUR[t + half]
+            for x in range(x0, x1):
+                blurred[y, x] += k * across[y + t, x]
+    # Full weight from CHANGE_FULL up, grown by one pixel (3x3 maximum), inside the region.
+    grown = np.zeros((rows, cols))
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            grown[y, x] = max(blurred[y, max(x - 1, 0)], blurred[y, x], blurred[y, min(x + 1, cols - 1)])
+    for y in range(y0, y1):
+        above, below = grown[max(y - 1, 0)], grown[min(y + 1, rows - 1)]
+        for x in range(x0, x1):
+            out[y, x] = min(max(above[x], grown[y, x], below[x]) / CHANGE_FULL, 1.0) * region[y, x]
+    return x0, y0, x1, y1
+
+
+@kernel
+def _paste(frame: np.ndarray, pixels: np.ndarray, weight: np.ndarray, box: tuple[int, int, int, int],
+           to_crop: np.ndarray, to_frame: np.ndarray, share: float) -> None:
+    """Blend one crop into ``frame`` in place: each frame pixel of the crop's footprint takes
+    the bilinear sample of ``pixels`` at its crop position, by the sampled ``weight`` * share.
+    ``box`` (x0, y0, x1, y1): the crop area outside which the weight is 0."""
+    height, width = frame.shape[:2]
+    rows, cols = weight.shape
+    # The box's footprint in the frame, plus a pixel of bilinear reach.
+    bx0, by0, bx1, by1 = box
+    fx0, fy0, fx1, fy1 = np.inf, np.inf, -np.inf, -np.inf
+    for u, v in ((bx0, by0), (bx1, by0), (bx0, by1), (bx1, by1)):
+        fx = to_frame[0, 0] * u + to_frame[0, 1] * v + to_frame[0, 2]
+        fy = to_frame[1, 0] * u + to_frame[1, 1] * v + to_frame[1, 2]
+        fx0, fy0, fx1, fy1 = min(fx0, fx), min(fy0, fy), max(fx1, fx), max(fy1, fy)
+    x0, y0 = max(int(math.floor(fx0)) - 2, 0), max(int(math.floor(fy0)) - 2, 0)
+    x1, y1 = min(int(math.ceil(fx1)) + 3, width), min(int(math.ceil(fy1)) + 3, height)
+    (a, b, c), (d, e, f) = to_crop
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            u0, fu = split_position(a * x + b * y + c)
+            v0, fv = split_position(d * x + e * y + f)
+            if u0 < -1 or u0 >= cols or v0 < -1 or v0 >= rows:
+                continue
+            # Bilinear taps; a tap outside the crop has weight 0 (and no pixel).
+            u1, v1 = u0 + 1, v0 + 1
+            w00 = (1.0 - fu) * (1.0 - fv) if u0 >= 0 and v0 >= 0 else 0.0
+            w10 = fu * (1.0 - fv) if u1 < cols and v0 >= 0 else 0.0
+            w01 = (1.0 - fu) * fv if u0 >= 0 and v1 < rows else 0.0
+            w11 = fu * fv if u1 < cols and v1 < rows else 0.0
+            uu0, vv0, uu1, vv1 = max(u0, 0), max(v0, 0), min(u1, cols - 1), min(v1, rows - 1)
+            alpha = share * (w00 * weight[vv0, uu0] + w10 * weight[vv0, uu1]
+                             + w01 * weight[vv1, uu0] + w11 * weight[vv1, uu1])
+            if alpha <= 0.0:
+                continue  # the frame keeps its exact pixel
+            for ch in range(3):
+                patch = np.rint(w00 * pixels[vv0, uu0, ch] + w10 * pixels[vv0, uu1, ch]
+                                + w01 * pixels[vv1, uu0, ch] + w11 * pixels[vv1, uu1, ch])
+                frame[y, x, ch] = min(np.rint(frame[y, x, ch] * (1.0 - alpha) + patch * alpha), 255.0)
+
+
+@kernel
+def _composite(frame: np.ndarray, befores: np.ndarray, afters: np.ndarray, to_crop: np.ndarray,
+               to_frame: np.ndarray, shares: np.ndarray, region: np.ndarray) -> None:
+    weight = np.empty(region.shape)
+    for k in range(len(befores)):
+        if shares[k] > 0.0:
+            box = _change_weight(befores[k], afters[k], region, weight)
+            if box[2] > 0:
+                _paste(frame, afters[k], weight, box, to_crop[k], to_frame[k], shares[k])
 
 
 def change_weights(eyes: Sequence[EyeCrop], redirected: Sequence[np.ndarray]) -> list[np.ndarray | None]:
-    """Per crop, the blend weight (0..1, float32, crop size): where the redirector changed the
-    crop, smoothed, inside the eye region; None where nothing changed. All crops are stacked
-    and weighed in one pass (at crop size an array operation costs mostly its fixed overhead),
-    with rows of zeros between them so the smoothing never carries one crop's change into the
-    next."""
-    n = len(eyes)
-    if n == 0:
-        return []
-    before = eyes[0].pixels if n == 1 else np.concatenate([e.pixels for e in eyes])
-    after = redirected[0] if n == 1 else np.concatenate(redirected)
-    diff = cv2.absdiff(after, before)
-    # Largest change over the three channels, per pixel (per-channel max: numpy's max(axis=2)
-    # costs over ten times more at this size).
-    r, g, b = cv2.split(diff)
-    change = cv2.max(cv2.max(r, g), b)
-    if cv2.countNonZero(change) == 0:
-        return [None] * n
-    spaced = np.zeros((n, CROP_H + _SEAM_ROWS, CROP_W), np.float32)
-    spaced[:, :CROP_H] = change.reshape(n, CROP_H, CROP_W)
-    weight = cv2.GaussianBlur(spaced.reshape(-1, CROP_W), (0, 0), 1.0)
-    weight = cv2.dilate(np.minimum(weight * (1.0 / CHANGE_FULL), 1.0), _DILATE)
-    weight = weight.reshape(n, CROP_H + _SEAM_ROWS, CROP_W)[:, :CROP_H] * EYE_REGION_MASK
-    return [weight[k] if cv2.countNonZero(change[k * CROP_H:(k + 1) * CROP_H]) else None for k in range(n)]
+    """Per crop, the blend weight (0..1, crop size) compositing uses: where the redirector
+    changed the crop, smoothed, inside the eye region; None where nothing changed."""
+    weights: list[np.ndarray | None] = []
+    for eye, pixels in zip(eyes, redirected):
+        weight = np.empty((CROP_H, CROP_W))
+        box = _change_weight(eye.pixels, pixels, EYE_REGION_MASK, weight)
+        weights.append(weight if box[2] > 0 else None)
+    return weights
 
 
 def composite_eyes(frame: np.ndarray, eyes: Sequence[EyeCrop], redirected: Sequence[np.ndarray],
                    shares: Sequence[float] | None = None) -> None:
-    """Blend every redirected crop into ``frame`` in place; ``shares`` scale each blend
-    (0 = no change, default 1)."""
-    if shares is not None:
-        keep = [k for k, s in enumerate(shares) if s > 0.0]
-        eyes, redirected = [eyes[k] for k in keep], [redirected[k] for k in keep]
-        shares = [shares[k] for k in keep]
-    for k, (eye, pixels, weight) in enumerate(zip(eyes, redirected, change_weights(eyes, redirected))):
-        if weight is None:
-            continue
-        if shares is not None and shares[k] < 1.0:
-            weight = weight * float(shares[k])
-        _paste(frame, eye, pixels, weight)
+    """Blend every redirected crop into ``frame`` (uint8 (H, W, 3)) in place; ``shares``
+    scale each blend (0 = no change, default 1)."""
+    if not eyes:
+        return
+    _composite(frame, np.stack([e.pixels for e in eyes]), np.stack(redirected),
+               np.stack([e.frame_to_crop for e in eyes]), np.stack([e.crop_to_frame for e in eyes]),
+               np.ones(len(eyes)) if shares is None else np.asarray(shares, np.float64), EYE_REGION_MASK)
 
 
 def composite_eye(frame: np.ndarray, eye: EyeCrop, redirected: np.ndarray, share: float = 1.0) -> None:
     """Blend ``redirected`` into ``frame`` in place; ``share`` scales the blend (0 = no change)."""
     composite_eyes(frame, [eye], [redirected], [share])
-
-
-def _paste(frame: np.ndarray, eye: EyeCrop, redirected: np.ndarray, weight: np.ndarray) -> None:
-    """Warp one crop and its weight back into the frame and blend them in."""
-    h, w = frame.shape[:2]
-    (a, b, c), (d, e, f) = eye.crop_to_frame.tolist()
-    xs = [a * u + b * v + c for u, v in _CROP_CORNERS]
-    ys = [d * u + e * v + f for u, v in _CROP_CORNERS]
-    x0, y0 = max(int(min(xs)) - 2, 0), max(int(min(ys)) - 2, 0)
-    x1, y1 = min(int(max(xs)) + 3, w), min(int(max(ys)) + 3, h)
-    if x1 <= x0 or y1 <= y0:
-        return
-    # Affine from crop pixels into the ROI's own pixel grid.
-    m_roi = np.array([[a, b, c - x0], [d, e, f - y0]])
-    size = (x1 - x0, y1 - y0)
-    alpha = cv2.warpAffine(weight, m_roi, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
-    # Outside the crop the weight is 0, so the patch's border fill is never seen; the constant
-    # border is the fast path for 3-channel uint8 warps.
-    patch = cv2.warpAffine(redirected, m_roi, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    roi = frame[y0:y1, x0:x1]
-    # Where alpha is 0 blendLinear returns the frame's own pixel exactly.
-    roi[:] = cv2.blendLinear(roi, patch, 1.0 - alpha, alpha)

@@ -35,6 +35,17 @@ def core_checks() -> list[Check]:
     except Exception as exc:
         checks.append(Check("landmarker", False, f"MediaPipe face mesh not usable: {exc}",
                             'pip install "mediapipe==0.10.21"'))
+    try:
+        import numba
+
+        from .compiled import warm_up
+
+        seconds = warm_up()
+        checks.append(Check("pixel kernels", True, f"numba {numba.__version__}; compiled or loaded from "
+                            f"the cache in {seconds:.1f} s"))
+    except Exception as exc:
+        checks.append(Check("pixel kernels", False, f"the compiled redirect/composite kernels do not "
+                            f"work: {exc}", 'pip install --force-reinstall "numba>=0.59"'))
     from importlib import metadata
 
     runtimes = []

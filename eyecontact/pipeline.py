@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import geometry
+from .compiled import warm_up
 from .composite import composite_eyes
 from .config import PipelineSettings
 from .control import ControllerBank, FaceDecision, FaceMeasurement
@@ -109,6 +110,9 @@ class Pipeline:
             self.settings.redirector, self.settings.model_path, self.settings.device)
         self.landmarker = landmarker or FaceLandmarker(
             max_faces=self.settings.max_faces, static_images=self.settings.static_images)
+        seconds = warm_up()
+        if seconds > 2.0:
+            log.info("compiled the pixel kernels in %.1f s (cached for later runs)", seconds)
         self.timer = StageTimer()
         self.controllers = ControllerBank(self.settings.control)
         self._faces: dict[int, FaceState] = {}

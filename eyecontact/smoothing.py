@@ -13,17 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compiled import kernel
 
-def _alpha(cutoff_hz: np.ndarray | float, dt: float) -> np.ndarray | float:
+
+@kernel
+def _alpha(cutoff_hz: float, dt: float) -> float:
     """Smoothing factor of an exponential filter with the given cutoff for a step of dt.
 
     The exact discretisation 1 - exp(-dt/tau) (rather than the paper's dt/(dt+tau)) keeps the
     response the same at 15 and 60 fps.
     """
-    # dt / tau = 2 pi cutoff dt
-    if isinstance(cutoff_hz, (float, int)):
-        return 1.0 - math.exp(-2.0 * math.pi * cutoff_hz * dt)
-    return 1.0 - np.exp(np.asarray(cutoff_hz, dtype=np.float64) * (-2.0 * math.pi * dt))
+    return 1.0 - math.exp(-2.0 * math.pi * cutoff_hz * dt)  # dt / tau = 2 pi cutoff dt
 
 
 @dataclass
@@ -34,8 +34,9 @@ class OneEuroFilter:
     beta: how fast the cutoff rises with speed (per unit of the signal per second); higher =
         less lag during fast motion.
     d_cutoff: cutoff (Hz) used to smooth the speed estimate itself.
-    speed_axis: if given, the speed that drives the cutoff is the norm along this axis (e.g. -1
-        for (N, 2) points: a point's 2-D speed), so x and y of a point share one cutoff.
+    speed_axis: None (every value has its own speed) or -1: the speed that drives the cutoff
+        is the norm along the last axis, e.g. for (N, 2) points a point's 2-D speed, so x and
+        y of a point share one cutoff.
     """
 
     min_cutoff: float = 1.0
@@ -48,6 +49,8 @@ class OneEuroFilter:
             raise ValueError("cutoff frequencies must be positive")
         if self.beta < 0:
             raise ValueError("beta must be >= 0")
+        if self.speed_axis not in (None, -1):
+            raise ValueError("speed_axis must be None or -1")
         self._x: np.ndarray | None = None
         self._dx: np.ndarray | None = None
         self._t: float | None = None
@@ -78,19 +81,29 @@ class OneEuroFilter:
                 return self(x, t)
             return self._x.copy()
         assert self._dx is not None
-        dx = (x - self._x) / dt
-        dx_hat = self._dx + _alpha(self.d_cutoff, dt) * (dx - self._dx)
-        if self.speed_axis is None:
-            speed = np.abs(dx_hat)
-        else:
-            # Vector length as a sum of squares via einsum: numpy's axis reductions cost
-            # several times more on small arrays.
-            sq = np.moveaxis(dx_hat, self.speed_axis, -1)
-            speed = np.expand_dims(np.sqrt(np.einsum("...i,...i->...", sq, sq)), self.speed_axis)
-        cutoff = self.min_cutoff + self.beta * speed
-        x_hat = self._x + _alpha(cutoff, dt) * (x - self._x)
+        x_hat, dx_hat = np.empty_like(x), np.empty_like(x)
+        group = 1 if self.speed_axis is None or x.ndim == 0 else x.shape[-1]
+        _one_euro_step(x.reshape(-1), self._x.reshape(-1), self._dx.reshape(-1), dt, self.min_cutoff,
+                       self.beta, self.d_cutoff, group, x_hat.reshape(-1), dx_hat.reshape(-1))
         self._x, self._dx, self._t = x_hat, dx_hat, float(t)
         return x_hat.copy()
+
+
+@kernel
+def _one_euro_step(x: np.ndarray, last: np.ndarray, last_speed: np.ndarray, dt: float, min_cutoff: float,
+                   beta: float, d_cutoff: float, group: int, out: np.ndarray, out_speed: np.ndarray) -> None:
+    """One filter step over flat arrays; each run of ``group`` values shares one cutoff, driven
+    by the norm of their smoothed speeds. (A kernel: landmark smoothing runs on every frame.)"""
+    speed_alpha = _alpha(d_cutoff, dt)
+    for start in range(0, len(x), group):
+        norm2 = 0.0
+        for i in range(start, start + group):
+            speed = last_speed[i] + speed_alpha * ((x[i] - last[i]) / dt - last_speed[i])
+            out_speed[i] = speed
+            norm2 += speed * speed
+        alpha = _alpha(min_cutoff + beta * math.sqrt(norm2), dt)
+        for i in range(start, start + group):
+            out[i] = last[i] + alpha * (x[i] - last[i])
 
 
 def landmark_filter(face_width_px: float = 200.0) -> OneEuroFilter:
