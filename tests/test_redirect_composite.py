@@ -199,3 +199,45 @@ def test_change_weights_of_a_changed_neighbour_do_not_leak():
     together = change_weights([first, second], [a, b])
     alone = change_weights([second], [b])[0]
     assert np.allclose(together[1], alone, atol=1e-6)
+
+
+def test_a_small_change_gets_a_small_weight():
+    """One pixel one level darker: the weight stays near 1/CHANGE_FULL and within the blur's
+    reach (an unsigned difference would wrap to a huge change and a full-weight blob)."""
+    from eyecontact.composite import CHANGE_FULL, change_weights
+
+    eye = drawn_eye()
+    darker = eye.pixels.copy()
+    darker[20, 32] -= 1
+    weight = change_weights([eye], [darker])[0]
+    assert weight is not None
+    assert 0.0 < weight.max() <= 1.0 / CHANGE_FULL
+    ys, xs = np.nonzero(weight)
+    assert np.abs(ys - 20).max() <= 5 and np.abs(xs - 32).max() <= 5
+
+
+def test_composite_puts_the_crop_where_its_affine_says():
+    """A rotated, scaled crop: a bright mark at the crop centre lands on the frame pixel the
+    crop-to-frame affine maps the centre to, and nothing is written outside the crop."""
+    from eyecontact.composite import composite_eye
+
+    angle, scale = np.radians(25.0), 1.7
+    cos, sin = scale * np.cos(angle), scale * np.sin(angle)
+    to_frame = np.array([[cos, -sin, 120.0], [sin, cos, 60.0]])
+    to_crop = cv2.invertAffineTransform(to_frame)
+    crop = np.full((CROP_H, CROP_W, 3), 50, np.uint8)
+    eye = EyeCrop("right", crop, to_crop, to_frame, drawn_eye().lid_contour, np.array([32.0, 18.0]), 6.0, 13.4)
+    marked = crop.copy()
+    marked[15:21, 29:35] = 250  # 6x6 mark: pixel centres 15..20 and 29..34, centred on (31.5, 17.5)
+    frame = np.zeros((240, 240, 3), np.uint8)
+    composite_eye(frame, eye, marked)
+    ys, xs = np.nonzero(frame[:, :, 0] > 150)
+    want = to_frame @ np.array([31.5, 17.5, 1.0])
+    assert len(xs) > 20
+    assert np.hypot(xs.mean() - want[0], ys.mean() - want[1]) < 1.0
+    # Everything written lies inside the crop's footprint.
+    footprint = np.zeros(frame.shape[:2], np.uint8)
+    corners = np.array([[0, 0], [CROP_W, 0], [CROP_W, CROP_H], [0, CROP_H]], np.float64)
+    cv2.fillPoly(footprint, [np.round(corners @ to_frame[:, :2].T + to_frame[:, 2]).astype(np.int32)], 1)
+    footprint = cv2.dilate(footprint, np.ones((5, 5), np.uint8))
+    assert not ((frame.max(axis=2) > 0) & (footprint == 0)).any()

@@ -85,3 +85,31 @@ def test_shape_change_restarts_and_bad_params() -> None:
         OneEuroFilter(min_cutoff=0.0)
     with pytest.raises(ValueError):
         OneEuroFilter(beta=-1.0)
+
+
+def test_still_cutoff_is_an_exact_exponential_filter() -> None:
+    """With beta 0 a step settles as 1 - exp(-2 pi f t), at any frame rate."""
+    for fps in (15.0, 30.0, 60.0):
+        f = OneEuroFilter(min_cutoff=2.0, beta=0.0)
+        f(np.zeros(3), 0.0)
+        for k in range(1, int(fps) + 1):  # one second of a unit step
+            out = f(np.ones(3), k / fps)
+            want = 1.0 - np.exp(-2.0 * np.pi * 2.0 * k / fps)
+            assert np.allclose(out, want, atol=1e-9)
+
+
+def test_a_point_has_one_cutoff_whatever_its_direction() -> None:
+    """speed_axis=-1: the cutoff follows a point's 2-D speed, so the same motion sideways or
+    diagonally is filtered alike; per-value speeds (None) treat them differently."""
+    moves = np.array([[1.0, 0.0], [np.sqrt(0.5), np.sqrt(0.5)]])  # unit steps, two directions
+    for axis, alike in ((-1, True), (None, False)):
+        f = OneEuroFilter(min_cutoff=1.0, beta=0.5, speed_axis=axis)
+        f(np.zeros((2, 2)), 0.0)
+        out = f(moves * 10.0, 1 / 30)
+        progress = np.einsum("ij,ij->i", out, moves) / 10.0  # share of the step taken
+        assert np.isclose(progress[0], progress[1], rtol=1e-9) == alike
+
+
+def test_other_speed_axes_are_refused() -> None:
+    with pytest.raises(ValueError):
+        OneEuroFilter(speed_axis=0)

@@ -54,6 +54,13 @@ def offsets(frame: np.ndarray, lm: FaceLandmarker):
     return faces[0], {s: geometry.estimate_eye_gaze(faces[0], s, pose) for s in ("right", "left")}
 
 
+def _below_camera(gazes) -> bool:
+    """Both eyes look 10-20 deg below the camera and at most 10 deg to the side of it."""
+    down = [g.camera_pitch - g.pitch for g in gazes.values()]
+    side = [abs(g.camera_yaw - g.yaw) for g in gazes.values()]
+    return 10.0 <= float(np.mean(down)) <= 20.0 and float(np.mean(side)) <= 10.0
+
+
 def eye_mask(face, shape) -> np.ndarray:
     mask = np.zeros(shape[:2], bool)
     for side in ("right", "left"):
@@ -78,7 +85,7 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         pipe.close()
         a, b = stream_facts(clip), stream_facts(out_path)
         lm_in, lm_out = FaceLandmarker(), FaceLandmarker()
-        before, after, outside_mae = [], [], []
+        before, after, below, outside_mae = [], [], [], []
         far_change, aperture_in, aperture_out = [], [], []
         flicker_in, flicker_out = [], []
         prev = None
@@ -100,6 +107,7 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
                 off_out = float(np.mean([g.offset_deg for g in g_out.values()]))
                 before.append(off_in)
                 after.append(off_out)
+                below.append(_below_camera(g_in))
                 aperture_in.append(float(np.mean([g.aperture for g in g_in.values()])))
                 aperture_out.append(float(np.mean([g.aperture for g in g_out.values()])))
                 if off_in >= 35.0:
@@ -108,6 +116,7 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         lm_out.close()
     before_a, after_a = np.array(before), np.array(after)
     in_range = (before_a >= 8) & (before_a <= 20)
+    looking_down = np.array(below, bool)
     at_camera = before_a < 5
     duration = a["frames"] / a["fps"] if a["fps"] else float("nan")
     return {
@@ -121,6 +130,9 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         "in_range_offset_before_median": round(float(np.median(before_a[in_range])), 2) if in_range.any() else None,
         "in_range_offset_after_median": round(float(np.median(after_a[in_range])), 2) if in_range.any() else None,
         "in_range_improvement_median": round(float(np.median(before_a[in_range] - after_a[in_range])), 2) if in_range.any() else None,
+        # The acceptance case itself: gaze 10-20 deg below the camera, at most 10 deg sideways.
+        "below_frames": int(looking_down.sum()),
+        "below_improvement_median": round(float(np.median(before_a[looking_down] - after_a[looking_down])), 2) if looking_down.any() else None,
         "at_camera_frames": int(at_camera.sum()),
         "at_camera_offset_after_median": round(float(np.median(after_a[at_camera])), 2) if at_camera.any() else None,
         "far_frames": len(far_change),

@@ -7,10 +7,10 @@ vertical gaze (and closes for openness < 1) with a per-column warp between brow 
 Nothing outside the eye opening and the upper-lid band changes.
 
 The per-pixel work is one compiled kernel over every crop of the frame (see
-eyecontact.compiled for why). Per crop only a window that holds the opening, both iris positions and the
-upper-lid band (the crop's top rows down to just below the lower lid) is processed; it keeps
-a margin around everything that changes, so what the blur and the bilinear samples read
-across its edges never reaches a written pixel.
+eyecontact.compiled for why). Per crop only a window that holds the opening, both iris
+positions and the upper-lid band (the crop's top rows down to just below the lower lid) is
+processed; it keeps a margin around everything that changes, so what the blur and the
+bilinear samples read across its edges never reaches a written pixel.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def iris_shift(eye: EyeCrop, req: EyeRequest) -> tuple[float, float]:
 
 
 # -- the compiled kernel ----------------------------------------------------------------------
-# Images inside are float64 (rows, cols, 3) windows of one crop; "window x" is crop x - col0.
+# Images inside are float64 (rows, cols, 3) windows of one crop, whose first column is crop
+# column ``col0``.
 
 @kernel
 def _disc(rows: int, cols: int, col0: int, cx: float, cy: float, radius: float) -> np.ndarray:
