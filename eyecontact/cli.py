@@ -223,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="eyecontact: %(levelname)s: %(message)s")
+    if args.command in ("process", "bench", "live"):
+        from .compiled import warm_up
+
+        warm_up(notice=lambda: print("eyecontact: compiling the pixel kernels (first run only, "
+                                     "about 10-20 s)...", file=sys.stderr, flush=True))
     if args.command == "process":
         return cmd_process(args)
     if args.command == "bench":

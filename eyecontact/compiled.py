@@ -36,25 +36,44 @@ def split_position(v: float) -> tuple[int, float]:
     return q >> SUBPIXEL_BITS, (q & _SUBPIXEL_MASK) / _SUBPIXEL
 
 
+_warmed = False  # set once every kernel has run in this process
 
-_warmed = False
 
-
-def warm_up() -> float:
+def warm_up(notice: Callable[[], None] | None = None, notice_after_s: float = 1.0) -> float:
     """Compile every kernel now (or load it from the disk cache), so the cost falls on start-up
-    and not on the first frame with a face. Returns the seconds it took; 0 once done."""
+    and not on the first frame with a face. Returns the seconds it took; 0 once done.
+
+    ``notice`` is called if this takes longer than ``notice_after_s`` (a first-run compile
+    takes some seconds; loading from the cache a fraction of one), so a user can be told why
+    nothing seems to happen.
+    """
     global _warmed
     if _warmed:
         return 0.0
+    import threading
     import time
 
+    start = time.perf_counter()
+    timer = threading.Timer(notice_after_s, notice) if notice is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        _run_every_kernel()
+    finally:
+        if timer is not None:
+            timer.cancel()
+    _warmed = True
+    return time.perf_counter() - start
+
+
+def _run_every_kernel() -> None:
     from .composite import composite_eyes
     from .eyecrop import CROP_H, CROP_W, CORNER_X0, CORNER_X1, CORNER_Y
     from .redirect.analytic import AnalyticRedirector
     from .smoothing import landmark_filter
     from .types import EyeCrop, EyeRequest
 
-    start = time.perf_counter()
     # A plain drawn eye: grey skin, an almond opening, a dark iris in the middle.
     pixels = np.full((CROP_H, CROP_W, 3), 150, np.uint8)
     xs = np.linspace(CORNER_X0, CORNER_X1, 9)
@@ -70,5 +89,3 @@ def warm_up() -> float:
     smoother = landmark_filter()
     smoother(contour, 0.0)
     smoother(contour + 1.0, 0.04)
-    _warmed = True
-    return time.perf_counter() - start
