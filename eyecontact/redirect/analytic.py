@@ -114,6 +114,13 @@ def _iris_colour(pixels: np.ndarray, seen: np.ndarray) -> np.ndarray:
 
 
 @kernel
+def _mirrored(i: int, n: int) -> int:
+    """Index ``i`` reflected into [0, n) about the edge pixels (OpenCV's BORDER_REFLECT_101)."""
+    i = abs(i)
+    return 2 * (n - 1) - i if i >= n else i
+
+
+@kernel
 def _fill_blurred(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Separable Gaussian blur (``_FILL_BLUR``, mirrored edges) of ``image``, computed only
     where ``weight`` > 0 (elsewhere 0): the blurred fill is only ever used there."""
@@ -130,17 +137,13 @@ def _fill_blurred(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     for y in range(r0, r1):
         for x in range(x0, x1):
             for t in range(-half, half + 1):
-                xx = abs(x + t)
-                if xx >= cols:
-                    xx = 2 * (cols - 1) - xx
+                xx = _mirrored(x + t, cols)
                 k = _FILL_BLUR[t + half]
                 for c in range(3):
                     tmp[y, x - x0, c] += k * image[y, xx, c]
     for y in range(y0, y1):
         for t in range(-half, half + 1):
-            yy = abs(y + t)
-            if yy >= rows:
-                yy = 2 * (rows - 1) - yy
+            yy = _mirrored(y + t, rows)
             k = _FILL_BLUR[t + half]
             for x in range(x0, x1):
                 for c in range(3):
