@@ -248,9 +248,9 @@ def _redirect_window(window: np.ndarray, mask: np.ndarray, contour: np.ndarray, 
                     xx = x0 + i
                     if 0 <= yy < rows and 0 <= xx < cols:  # outside: no iris (weight 0)
                         valid += w * seen[yy, xx]
-                    ys, xs_ = min(max(yy, 0), rows - 1), min(max(xx, 0), cols - 1)
+                    sy, sx = min(max(yy, 0), rows - 1), min(max(xx, 0), cols - 1)  # edge pixels repeat
                     for c in range(3):
-                        moved[c] += w * pixels[ys, xs_, c]
+                        moved[c] += w * pixels[sy, sx, c]
             for c in range(3):
                 m = iris_colour[c] * (1.0 - valid) + moved[c] * valid
                 b = ball[y, x, c] * (1.0 - o) + blurred[y, x, c] * o
