@@ -30,6 +30,7 @@ from eyecontact.config import DEFAULT_REDIRECTOR, ControlSettings, PipelineSetti
 from eyecontact.eyecrop import EYE_LANDMARKS
 from eyecontact.landmarks import FaceLandmarker
 from eyecontact.pipeline import Pipeline
+from eyecontact.types import FaceLandmarks
 from eyecontact.video import EncodeOptions, process_video
 
 
@@ -70,6 +71,23 @@ def _face_gaze(gazes) -> tuple[float, float, float]:
     return offset, cp - gp, abs(cy - gy)
 
 
+def _iris_only(face_in, face_out):
+    """The output's gaze with everything but the irises taken from the input's landmarks.
+
+    Run again on a corrected frame, the face mesh moves the eye corners and lids along with
+    the moved iris (by up to a few pixels), which shifts the eyeball centre the gaze is
+    measured from and hides part of the iris' movement. The corrected frame has the same head
+    and eye corners as the input, so this reading keeps them and takes only the irises anew.
+    """
+    points = face_in.points.copy()
+    points[468:478] = face_out.points[468:478]
+    hybrid = FaceLandmarks(points, face_in.depth, face_in.frame_size, face_in.face_id)
+    pose = geometry.estimate_head_pose(face_in)
+    if pose is None:
+        return None
+    return {s: geometry.estimate_eye_gaze(hybrid, s, pose) for s in ("right", "left")}
+
+
 def _vergence(gazes) -> float:
     """Yaw of the right eye minus yaw of the left, degrees (> 0: converging)."""
     return gazes["right"].yaw - gazes["left"].yaw
@@ -106,13 +124,13 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         a, b = stream_facts(clip), stream_facts(out_path)
         lm_in, lm_out = FaceLandmarker(), FaceLandmarker()
         before, after, below, outside_mae = [], [], [], []
-        face_before, face_after, vergence_change = [], [], []
+        face_before, face_after, face_after_iris, vergence_change = [], [], [], []
         far_change, aperture_in, aperture_out = [], [], []
         flicker_in, flicker_out = [], []
         prev = None
         for fin, fout in zip(frames(clip), frames(out_path)):
             face, g_in = offsets(fin, lm_in)
-            _, g_out = offsets(fout, lm_out)
+            face_out, g_out = offsets(fout, lm_out)
             if face is not None:
                 eyes = eye_mask(face, fin.shape)
                 m = ~eyes
@@ -131,6 +149,8 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
                 below.append(_below_camera(g_in))
                 face_before.append(_face_gaze(g_in)[0])
                 face_after.append(_face_gaze(g_out)[0])
+                g_iris = _iris_only(face, face_out)
+                face_after_iris.append(_face_gaze(g_iris)[0] if g_iris else np.nan)
                 vergence_change.append(abs(_vergence(g_out) - _vergence(g_in)))
                 aperture_in.append(float(np.mean([g.aperture for g in g_in.values()])))
                 aperture_out.append(float(np.mean([g.aperture for g in g_out.values()])))
@@ -141,7 +161,7 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
     before_a, after_a = np.array(before), np.array(after)
     in_range = (before_a >= 8) & (before_a <= 20)
     looking_down = np.array(below, bool)
-    face_b, face_a = np.array(face_before), np.array(face_after)
+    face_b, face_a, face_ai = np.array(face_before), np.array(face_after), np.array(face_after_iris)
     face_in_range = (face_b >= 8) & (face_b <= 20)
     at_camera = before_a < 5
     duration = a["frames"] / a["fps"] if a["fps"] else float("nan")
@@ -159,10 +179,13 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         "face_in_range_frames": int(face_in_range.sum()),
         "face_in_range_offset_before_median": round(float(np.median(face_b[face_in_range])), 2) if face_in_range.any() else None,
         "face_in_range_improvement_median": round(float(np.median(face_b[face_in_range] - face_a[face_in_range])), 2) if face_in_range.any() else None,
+        # The same with only the irises re-detected (see _iris_only).
+        "face_in_range_improvement_iris_only_median": round(float(np.nanmedian(face_b[face_in_range] - face_ai[face_in_range])), 2) if face_in_range.any() else None,
         # The acceptance case itself: the face looks 10-20 deg below the camera, at most 10 deg
         # sideways; improvement of the face's offset.
         "below_frames": int(looking_down.sum()),
         "below_improvement_median": round(float(np.median(face_b[looking_down] - face_a[looking_down])), 2) if looking_down.any() else None,
+        "below_improvement_iris_only_median": round(float(np.nanmedian(face_b[looking_down] - face_ai[looking_down])), 2) if looking_down.any() else None,
         # How much the correction changed the angle between the eyes.
         "vergence_change_median": round(float(np.median(vergence_change)), 2) if vergence_change else None,
         "at_camera_frames": int(at_camera.sum()),
