@@ -53,11 +53,11 @@ def frames(path: Path):
 def offsets(frame: np.ndarray, lm: FaceLandmarker):
     faces = lm.detect(frame)
     if not faces:
-        return None, None
+        return None, None, None
     pose = geometry.estimate_head_pose(faces[0])
     if pose is None:
-        return faces[0], None
-    return faces[0], {s: geometry.estimate_eye_gaze(faces[0], s, pose) for s in ("right", "left")}
+        return faces[0], None, None
+    return faces[0], pose, {s: geometry.estimate_eye_gaze(faces[0], s, pose) for s in ("right", "left")}
 
 
 def _face_gaze(gazes) -> tuple[float, float, float]:
@@ -71,7 +71,11 @@ def _face_gaze(gazes) -> tuple[float, float, float]:
     return offset, cp - gp, abs(cy - gy)
 
 
-def _iris_only(face_in, face_out):
+_IRIS_POINTS = sorted(i for spec in EYE_LANDMARKS.values()
+                      for i in [spec["iris_center"], *spec["iris_ring"]])  # type: ignore[misc]
+
+
+def _iris_only(face_in, pose_in, face_out):
     """The output's gaze with everything but the irises taken from the input's landmarks.
 
     Run again on a corrected frame, the face mesh moves the eye corners and lids along with
@@ -80,12 +84,9 @@ def _iris_only(face_in, face_out):
     and eye corners as the input, so this reading keeps them and takes only the irises anew.
     """
     points = face_in.points.copy()
-    points[468:478] = face_out.points[468:478]
+    points[_IRIS_POINTS] = face_out.points[_IRIS_POINTS]
     hybrid = FaceLandmarks(points, face_in.depth, face_in.frame_size, face_in.face_id)
-    pose = geometry.estimate_head_pose(face_in)
-    if pose is None:
-        return None
-    return {s: geometry.estimate_eye_gaze(hybrid, s, pose) for s in ("right", "left")}
+    return {s: geometry.estimate_eye_gaze(hybrid, s, pose_in) for s in ("right", "left")}
 
 
 def _vergence(gazes) -> float:
@@ -93,9 +94,9 @@ def _vergence(gazes) -> float:
     return gazes["right"].yaw - gazes["left"].yaw
 
 
-def _below_camera(gazes) -> bool:
-    """The face looks 10-20 deg below the camera and at most 10 deg to the side of it."""
-    _, down, side = _face_gaze(gazes)
+def _below_camera(face_gaze: tuple[float, float, float]) -> bool:
+    """The face (``_face_gaze``) looks 10-20 deg below the camera and at most 10 deg to the side."""
+    _, down, side = face_gaze
     return 10.0 <= down <= 20.0 and side <= 10.0
 
 
@@ -129,8 +130,8 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         flicker_in, flicker_out = [], []
         prev = None
         for fin, fout in zip(frames(clip), frames(out_path)):
-            face, g_in = offsets(fin, lm_in)
-            face_out, g_out = offsets(fout, lm_out)
+            face, pose_in, g_in = offsets(fin, lm_in)
+            face_out, _, g_out = offsets(fout, lm_out)
             if face is not None:
                 eyes = eye_mask(face, fin.shape)
                 m = ~eyes
@@ -146,11 +147,11 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
                 off_out = float(np.mean([g.offset_deg for g in g_out.values()]))
                 before.append(off_in)
                 after.append(off_out)
-                below.append(_below_camera(g_in))
-                face_before.append(_face_gaze(g_in)[0])
+                face_in_gaze = _face_gaze(g_in)
+                below.append(_below_camera(face_in_gaze))
+                face_before.append(face_in_gaze[0])
                 face_after.append(_face_gaze(g_out)[0])
-                g_iris = _iris_only(face, face_out)
-                face_after_iris.append(_face_gaze(g_iris)[0] if g_iris else np.nan)
+                face_after_iris.append(_face_gaze(_iris_only(face, pose_in, face_out))[0])
                 vergence_change.append(abs(_vergence(g_out) - _vergence(g_in)))
                 aperture_in.append(float(np.mean([g.aperture for g in g_in.values()])))
                 aperture_out.append(float(np.mean([g.aperture for g in g_out.values()])))
@@ -180,12 +181,12 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         "face_in_range_offset_before_median": round(float(np.median(face_b[face_in_range])), 2) if face_in_range.any() else None,
         "face_in_range_improvement_median": round(float(np.median(face_b[face_in_range] - face_a[face_in_range])), 2) if face_in_range.any() else None,
         # The same with only the irises re-detected (see _iris_only).
-        "face_in_range_improvement_iris_only_median": round(float(np.nanmedian(face_b[face_in_range] - face_ai[face_in_range])), 2) if face_in_range.any() else None,
+        "face_in_range_improvement_iris_only_median": round(float(np.median(face_b[face_in_range] - face_ai[face_in_range])), 2) if face_in_range.any() else None,
         # The acceptance case itself: the face looks 10-20 deg below the camera, at most 10 deg
         # sideways; improvement of the face's offset.
         "below_frames": int(looking_down.sum()),
         "below_improvement_median": round(float(np.median(face_b[looking_down] - face_a[looking_down])), 2) if looking_down.any() else None,
-        "below_improvement_iris_only_median": round(float(np.nanmedian(face_b[looking_down] - face_ai[looking_down])), 2) if looking_down.any() else None,
+        "below_improvement_iris_only_median": round(float(np.median(face_b[looking_down] - face_ai[looking_down])), 2) if looking_down.any() else None,
         # How much the correction changed the angle between the eyes.
         "vergence_change_median": round(float(np.median(vergence_change)), 2) if vergence_change else None,
         "at_camera_frames": int(at_camera.sum()),
