@@ -18,8 +18,9 @@ Per frame, for each face (``bank = ControllerBank(settings.control, fps)`` once)
 
     m = FaceMeasurement.from_geometry(t, pose, eyes, landmarks.width_px, confidence)
     d = bank.update(landmarks.face_id, m)
+    aim = face_gaze(eyes)
     for side, gaze in eyes.items():
-        gp, gy, cp, cy = crop_frame_angles(gaze, roll)      # angles in the crop's frame
+        gp, gy, cp, cy = aim_angles(gaze, aim, roll)        # angles in the crop's frame
         dp, dy = d.eye_request_angles(side, gp, gy, cp, cy)  # share and look-away applied
         EyeRequest(gp, gy, dp * strength, dy * strength, openness=d.openness[side])
 

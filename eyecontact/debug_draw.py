@@ -46,6 +46,7 @@ def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | Non
                     face_id: int = 0) -> FaceDebugInfo:
     """Build the overlay record from pipeline objects: types.FaceLandmarks, side -> EyeGaze,
     control.FaceDecision (None when the face was not processed)."""
+    from . import geometry
     from .eyecrop import EYE_LANDMARKS, lid_contour_px
 
     info = FaceDebugInfo(face_id=face_id)
@@ -56,6 +57,7 @@ def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | Non
         info.blink_state = decision.blink_state
         info.target_share = float(decision.target_share)
         info.limited_by = decision.limited_by
+    aim = geometry.face_gaze({s: g for s, g in eyes.items() if g is not None})
     for side in ("right", "left"):
         spec = EYE_LANDMARKS[side]
         pts = landmarks.points
@@ -67,8 +69,7 @@ def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | Non
         if g is not None:
             eye.gaze_before = (float(g.pitch), float(g.yaw))
             if decision is not None:
-                dp, dy = decision.eye_request_angles(side, g.pitch, g.yaw, g.camera_pitch,
-                                                     g.camera_yaw)
+                dp, dy = decision.eye_request_angles(side, *geometry.aim_angles(g, aim))
                 eye.gaze_after = (float(g.pitch + dp), float(g.yaw + dy))
                 eye.openness = float(decision.openness.get(side, 1.0))
         info.eyes.append(eye)

@@ -1,4 +1,4 @@
-"""Geometry: head pose, per-eye gaze and the rotation that makes each eye look at the camera.
+"""Geometry: head pose, per-eye gaze and the change of gaze that makes the face look at the camera.
 
 Head pose comes from solvePnP against a generic 3-D face (average adult proportions, mm). Gaze
 uses an eyeball model: the eyeball centre sits EYEBALL_RADIUS_MM behind the midpoint of the eye
@@ -9,6 +9,7 @@ so the ray through the detected iris pixel, cut with the sphere, gives the gaze 
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import cv2
 import numpy as np
@@ -229,8 +230,47 @@ def rotate_about_view_axis(v: np.ndarray | Vec3, roll_deg: float) -> Vec3:
     return c * x + s * y, -s * x + c * y, z
 
 
-def crop_frame_angles(gaze: EyeGaze, crop_roll_deg: float) -> tuple[float, float, float, float]:
-    """(gaze pitch, gaze yaw, camera pitch, camera yaw) in the eye crop's rolled frame."""
-    gp, gy = angles_of(rotate_about_view_axis(gaze.gaze, crop_roll_deg))
-    cp, cy = angles_of(rotate_about_view_axis(gaze.to_camera, crop_roll_deg))
-    return gp, gy, cp, cy
+FaceGaze = tuple[Vec3, Vec3]  # (where the face looks, direction to the camera), unit-free
+
+
+def face_gaze(eyes: Mapping[str, EyeGaze]) -> FaceGaze | None:
+    """The face's gaze: the sum of both eyes' gaze directions, and the direction from between
+    the eyeballs to the camera. None unless both eyes are known."""
+    if len(eyes) < 2:
+        return None
+    right, left = eyes["right"], eyes["left"]
+    gaze = right.gaze + left.gaze
+    to_camera = -(right.eyeball_center + left.eyeball_center)
+    return (float(gaze[0]), float(gaze[1]), float(gaze[2])), (float(to_camera[0]), float(to_camera[1]), float(to_camera[2]))
+
+
+def face_offset_deg(face: FaceGaze) -> float:
+    """Angle between the face's gaze and its direction to the camera, degrees."""
+    (gx, gy, gz), (cx, cy, cz) = face
+    c = (gx * cx + gy * cy + gz * cz) / math.sqrt((gx * gx + gy * gy + gz * gz) * (cx * cx + cy * cy + cz * cz))
+    return math.degrees(math.acos(min(max(c, -1.0), 1.0)))
+
+
+def aim_angles(gaze: EyeGaze, face: FaceGaze | None, roll_deg: float = 0.0) -> tuple[float, float, float, float]:
+    """(gaze pitch, gaze yaw, aim pitch, aim yaw) of one eye, degrees, in a frame rolled by
+    ``roll_deg`` (the eye crop's frame; 0 for the camera frame).
+
+    The aim is where this eye looks once the face looks into the camera: the eye turned by
+    the change that takes the face's gaze onto its direction to the camera, so both eyes turn
+    alike and keep the angle between them. Aiming each eye at the camera on its own would also
+    change that angle by whatever the per-eye estimates get wrong (they read adults' eyes as
+    diverging by 9-16 degrees on the development clips), which shows as crossed eyes. With
+    one eye known (``face`` None) that eye is aimed at the camera itself.
+    """
+    if roll_deg == 0.0:  # the camera frame: the eye's own angles
+        gp, gy = gaze.pitch, gaze.yaw
+    else:
+        gp, gy = angles_of(rotate_about_view_axis(gaze.gaze, roll_deg))
+    if face is None:
+        if roll_deg == 0.0:
+            return gp, gy, gaze.camera_pitch, gaze.camera_yaw
+        cp, cy = angles_of(rotate_about_view_axis(gaze.to_camera, roll_deg))
+        return gp, gy, cp, cy
+    fgp, fgy = angles_of(rotate_about_view_axis(face[0], roll_deg))
+    fcp, fcy = angles_of(rotate_about_view_axis(face[1], roll_deg))
+    return gp, gy, gp + (fcp - fgp), gy + (fcy - fgy)

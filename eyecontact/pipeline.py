@@ -259,6 +259,9 @@ class Pipeline:
             face_result.skipped_reason = "face too small"
             return face_result, [], self.timer.add("geometry", t)
 
+        # Both eyes turn by the face's one change of gaze (geometry.aim_angles); an eye that
+        # looks covered gives no trustworthy gaze, so then the other is aimed on its own.
+        face_aim = geometry.face_gaze({s: g for s, g in eyes.items() if visible.get(s)})
         plans: list[EyePlan] = []
         for side, crop in crops.items():
             openness = decision.openness.get(side, 1.0)
@@ -266,15 +269,17 @@ class Pipeline:
                 continue  # nothing to do for this eye: the real eye passes through
             if not visible[side]:
                 continue  # covered: never paint an eye over a hand
-            plans.append(self._eye_plan(crop, face, side, eyes[side], decision, scale, openness, face_index))
+            plans.append(self._eye_plan(crop, face, side, eyes[side], face_aim, decision, scale, openness,
+                                        face_index))
         face_result.corrected = bool(plans)
         return face_result, plans, self.timer.add("geometry", t)
 
-    def _eye_plan(self, crop: EyeCrop, face: FaceLandmarks, side: str, gaze: EyeGaze, decision: FaceDecision,
-                  scale: float, openness: float, face_index: int) -> EyePlan:
+    def _eye_plan(self, crop: EyeCrop, face: FaceLandmarks, side: str, gaze: EyeGaze,
+                  face_aim: geometry.FaceGaze | None, decision: FaceDecision, scale: float, openness: float,
+                  face_index: int) -> EyePlan:
         a, b = eye_corners(face, side)  # type: ignore[arg-type]
         roll = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
-        gp, gy, cp, cy = geometry.crop_frame_angles(gaze, roll)
+        gp, gy, cp, cy = geometry.aim_angles(gaze, face_aim, roll)
         cp += self.settings.aim_offset_deg[0]
         cy += self.settings.aim_offset_deg[1]
         d_pitch, d_yaw = decision.eye_request_angles(side, gp, gy, cp, cy)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from . import geometry
 from .control import SIDES, FaceDecision, FaceMeasurement
 
 STATE_COLOURS = {"real_blink": "#f2b8b5", "synthetic_blink": "#b9d3f2", "no_face": "#dddddd"}
@@ -84,11 +85,11 @@ def face_entry(face_id: int, measurement: FaceMeasurement | None, decision: Face
                  factors={k: _num(v) for k, v in decision.factors.items()})
         if gaze_after_deg is None and eyes:
             offs_after = []
+            aim = geometry.face_gaze({s: g for s, g in eyes.items() if g is not None})
             for side, g in eyes.items():
                 if g is None:
                     continue
-                dp, dy = decision.eye_request_angles(side, g.pitch, g.yaw, g.camera_pitch,
-                                                     g.camera_yaw)
+                dp, dy = decision.eye_request_angles(side, *geometry.aim_angles(g, aim))
                 offs_after.append(math.hypot(g.camera_pitch - (g.pitch + dp),
                                              g.camera_yaw - (g.yaw + dy)))
             if offs_after:

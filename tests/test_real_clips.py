@@ -1,8 +1,8 @@
 """The real talking-head clips (../shared/data/clips): redirection measured by re-detection.
 
-Landmarks are run again on the corrected frames; the iris must have moved toward the camera by
-a good share of what was asked, pixels outside the eyes must be untouched, and nothing else
-about the video may change. Skipped when the clips are absent.
+Landmarks are run again on the corrected frames; the face's gaze must have moved toward the
+camera by a good share of what was asked without the eyes turning against each other, pixels
+outside the eyes must be untouched, and nothing else about the video may change. Skipped when the clips are absent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import pytest
 from eyecontact import geometry
 from eyecontact.config import PipelineSettings
 from eyecontact.landmarks import FaceLandmarker
+from eyecontact.eyecrop import EYE_LANDMARKS
 from eyecontact.pipeline import Pipeline
+from eyecontact.types import FaceLandmarks
 
 CLIPS = ["liveportrait_d3.mp4", "liveportrait_d13.mp4", "liveportrait_d19.mp4"]
 
@@ -27,46 +29,63 @@ def decoded(path, limit):
             yield f.to_ndarray(format="rgb24")
 
 
-def redetected_offsets(frame, landmarker):
-    faces = landmarker.detect(frame)
-    if not faces:
-        return None
-    pose = geometry.estimate_head_pose(faces[0])
-    if pose is None:
-        return None
-    return {s: geometry.estimate_eye_gaze(faces[0], s, pose).offset_deg for s in ("right", "left")}
+# Iris landmarks (centre and ring) of both eyes.
+IRIS_POINTS = sorted(i for spec in EYE_LANDMARKS.values() for i in [spec["iris_center"], *spec["iris_ring"]])
+
+
+def face_offset_and_vergence(face, pose):
+    """The face's offset from the camera and the angle between the eyes (right eye's yaw minus
+    the left's), degrees."""
+    eyes = {s: geometry.estimate_eye_gaze(face, s, pose) for s in ("right", "left")}
+    return geometry.face_offset_deg(geometry.face_gaze(eyes)), eyes["right"].yaw - eyes["left"].yaw
 
 
 @pytest.mark.parametrize("name", CLIPS)
 def test_redirection_measured_by_redetection(clips_dir, name, redirector="analytic"):
+    """The face's gaze (both eyes together) is found moved toward the camera by a good share
+    of what was asked. The irises are found anew on the output while the eye corners and
+    head pose are kept from the input: run again on a corrected frame, the face mesh drags
+    the corners along with the moved iris, which moves the eyeball centre the gaze is
+    measured from (the corrected frame has the input's corners)."""
     pipe = Pipeline(PipelineSettings(redirector=redirector))
-    check = FaceLandmarker()
-    asked, got, still = [], [], []
-    for i, frame in enumerate(decoded(clips_dir / name, 150)):
+    check_in, check_out = FaceLandmarker(), FaceLandmarker()
+    ratios, still, vergence_change = [], [], []
+    for i, frame in enumerate(decoded(clips_dir / name, 300)):
         out, result = pipe.process(frame, i / 30.0)
         if not result.faces or not result.faces[0].corrected:
             continue
         face = result.faces[0]
-        after = redetected_offsets(out, check)
-        if after is None:
+        found_in, found_out = check_in.detect(frame), check_out.detect(out)
+        if not found_in or not found_out:
             continue
-        for side, gaze in face.eyes.items():
-            if side not in after:
-                continue
-            before = gaze.offset_deg
-            want = face.share * min(before, 35.0)
-            if face.share > 0.95 and want > 6.0:
-                asked.append(want)
-                got.append(before - after[side])
-            if before < 5.0:
-                still.append(after[side] - before)
+        pose = geometry.estimate_head_pose(found_in[0])
+        if pose is None:
+            continue
+        points = found_in[0].points.copy()
+        points[IRIS_POINTS] = found_out[0].points[IRIS_POINTS]
+        redetected = FaceLandmarks(points, found_in[0].depth, found_in[0].frame_size)
+        (before, vergence_before), (after, vergence_after) = (
+            face_offset_and_vergence(found_in[0], pose), face_offset_and_vergence(redetected, pose))
+        asked = geometry.face_gaze(face.eyes)
+        if asked is None:
+            continue
+        want = face.share * min(geometry.face_offset_deg(asked), 35.0)
+        if face.share > 0.95 and want > 4.0:
+            ratios.append((before - after) / want)
+            vergence_change.append(abs(vergence_after - vergence_before))
+        if before < 5.0:
+            still.append(after - before)
     pipe.close()
-    check.close()
-    assert len(asked) >= 20, "too few corrected frames to judge"
-    ratio = np.median(np.array(got) / np.array(asked))
-    # The iris is found moved toward the camera by a good share of what was asked.
+    check_in.close()
+    check_out.close()
+    assert len(ratios) >= 20, "too few corrected frames to judge"
+    ratio = float(np.median(ratios))
     assert ratio > 0.35, f"median achieved/asked {ratio:.2f}"
-    if len(still) >= 10:  # eyes already at the camera are not pushed away from it
+    # Both eyes turn alike, so the angle between them stays (by this measure 1-6 degrees of
+    # change; aiming each eye at the camera on its own changed it by 25-33 degrees on d3 and
+    # d19, a cross-eyed look).
+    assert np.median(vergence_change) < 8.0, f"vergence changed {np.median(vergence_change):.1f} deg"
+    if len(still) >= 10:  # a face already looking at the camera is not turned away from it
         assert np.median(still) < 3.0
 
 

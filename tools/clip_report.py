@@ -62,13 +62,9 @@ def offsets(frame: np.ndarray, lm: FaceLandmarker):
 
 def _face_gaze(gazes) -> tuple[float, float, float]:
     """The face's gaze: (offset from the camera, degrees below it, degrees to the side of it)."""
-    gaze = gazes["right"].gaze + gazes["left"].gaze
-    gaze /= np.linalg.norm(gaze)
-    to_camera = -(gazes["right"].eyeball_center + gazes["left"].eyeball_center)
-    to_camera /= np.linalg.norm(to_camera)
-    (gp, gy), (cp, cy) = geometry.angles_of(gaze), geometry.angles_of(to_camera)
-    offset = float(np.degrees(np.arccos(np.clip(gaze @ to_camera, -1.0, 1.0))))
-    return offset, cp - gp, abs(cy - gy)
+    face = geometry.face_gaze(gazes)
+    (gp, gy), (cp, cy) = geometry.angles_of(face[0]), geometry.angles_of(face[1])
+    return geometry.face_offset_deg(face), cp - gp, abs(cy - gy)
 
 
 _IRIS_POINTS = sorted(i for spec in EYE_LANDMARKS.values()
