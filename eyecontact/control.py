@@ -36,6 +36,7 @@ from typing import Literal, Mapping
 import numpy as np
 
 from .blinks import BlinkDetector, BlinkDetectorParams, BlinkSynthesizer, LidObservation
+from . import geometry
 from .config import ControlSettings
 
 BlinkState = Literal["open", "real_blink", "synthetic_blink"]
@@ -67,6 +68,9 @@ class FaceMeasurement:
     left: EyeMeasurement
     confidence: float = 1.0  # landmark confidence 0..1
     face_width_px: float = math.inf
+    # The face's gaze against its direction to the camera (geometry.face_offset_deg), when
+    # both eyes are measured and visible: what the correction turns onto the camera.
+    face_offset_deg: float | None = None
 
     def eye(self, side: str) -> EyeMeasurement:
         return self.right if side == "right" else self.left
@@ -91,7 +95,10 @@ class FaceMeasurement:
             pitch = yaw = math.inf  # unknown head pose: the head criterion gives 0
         else:
             pitch, yaw = float(pose.pitch), float(pose.yaw)  # type: ignore[attr-defined]
-        return cls(timestamp_s, pitch, yaw, eye("right"), eye("left"), confidence, face_width_px)
+        right, left = eye("right"), eye("left")
+        face = geometry.face_gaze(eyes) if right.visible and left.visible else None  # type: ignore[arg-type]
+        return cls(timestamp_s, pitch, yaw, right, left, confidence, face_width_px,
+                   None if face is None else geometry.face_offset_deg(face))
 
 
 @dataclass
@@ -373,8 +380,11 @@ class FaceController:
         visible = [m.eye(side) for side in SIDES if m.eye(side).visible]
         if not visible:
             return {"no_visible_eye": 0.0}
-        # One gaze value for the face: both eyes then get the same share and never differ.
-        offset = sum(e.offset_deg for e in visible) / len(visible)
+        # One gaze value for the face: both eyes then get the same share and never differ. The
+        # face's own offset where both eyes show: the per-eye offsets also carry the error of
+        # the angle between the eyes (read as diverging by 9-16 deg), which is not corrected.
+        offset = m.face_offset_deg if m.face_offset_deg is not None and len(visible) == 2 \
+            else sum(e.offset_deg for e in visible) / len(visible)
         f = {
             "gaze": ramp_down(self._gaze(offset), s.gaze_low_deg, s.gaze_high_deg),
             "head_pitch": ramp_down(self._pitch(abs(m.head_pitch)), s.head_pitch_low_deg,
