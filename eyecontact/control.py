@@ -35,8 +35,8 @@ from typing import Literal, Mapping
 
 import numpy as np
 
-from .blinks import BlinkDetector, BlinkDetectorParams, BlinkSynthesizer, LidObservation
 from . import geometry
+from .blinks import BlinkDetector, BlinkDetectorParams, BlinkSynthesizer, LidObservation
 from .config import ControlSettings
 
 BlinkState = Literal["open", "real_blink", "synthetic_blink"]

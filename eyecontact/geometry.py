@@ -239,15 +239,16 @@ def face_gaze(eyes: Mapping[str, EyeGaze]) -> FaceGaze | None:
     if len(eyes) < 2:
         return None
     right, left = eyes["right"], eyes["left"]
-    gaze = right.gaze + left.gaze
-    to_camera = -(right.eyeball_center + left.eyeball_center)
-    return (float(gaze[0]), float(gaze[1]), float(gaze[2])), (float(to_camera[0]), float(to_camera[1]), float(to_camera[2]))
+    gx, gy, gz = (right.gaze + left.gaze).tolist()
+    cx, cy, cz = (-(right.eyeball_center + left.eyeball_center)).tolist()
+    return (gx, gy, gz), (cx, cy, cz)
 
 
 def face_offset_deg(face: FaceGaze) -> float:
     """Angle between the face's gaze and its direction to the camera, degrees."""
     (gx, gy, gz), (cx, cy, cz) = face
-    c = (gx * cx + gy * cy + gz * cz) / math.sqrt((gx * gx + gy * gy + gz * gz) * (cx * cx + cy * cy + cz * cz))
+    norms = math.sqrt((gx * gx + gy * gy + gz * gz) * (cx * cx + cy * cy + cz * cz))
+    c = (gx * cx + gy * cy + gz * cz) / norms
     return math.degrees(math.acos(min(max(c, -1.0), 1.0)))
 
 

@@ -450,3 +450,20 @@ def test_settings_changed_while_running_take_effect_smoothly() -> None:
     assert np.hypot(*np.diff(la, axis=0).T).max() * 60.0 <= 200.0
     assert np.all(la[ts > t_off + 0.3] == 0.0)
     assert any(d.blink_state == "synthetic_blink" for d in out)
+
+
+def test_the_face_offset_decides_where_both_eyes_show() -> None:
+    """Per-eye offsets carry the vergence error; where the face's own offset is known and both
+    eyes show, it sets the gaze criterion. With one eye hidden the per-eye offset does."""
+    ctrl = FaceController(quiet(), 30)
+    both = lambda t: FaceMeasurement(t, 0.0, 0.0, EyeMeasurement(28.0, True, OPEN),  # noqa: E731
+                                     EyeMeasurement(28.0, True, OPEN), face_width_px=200.0,
+                                     face_offset_deg=10.0)
+    _, ds = run(ctrl, 30, 1.0, both)
+    assert ds[-1].share == pytest.approx(1.0)
+    ctrl = FaceController(quiet(), 30)
+    one = lambda t: FaceMeasurement(t, 0.0, 0.0, EyeMeasurement(28.0, True, OPEN),  # noqa: E731
+                                    EyeMeasurement(28.0, False, OPEN), face_width_px=200.0,
+                                    face_offset_deg=10.0)
+    _, ds = run(ctrl, 30, 1.0, one)
+    assert ds[-1].share == pytest.approx(0.2, abs=1e-6)

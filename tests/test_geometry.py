@@ -121,3 +121,36 @@ def test_tracked_pose_follows_a_moving_head_like_a_fresh_solve():
         assert tracked.yaw == pytest.approx(fresh.yaw, abs=0.05)
         assert tracked.reprojection_error_px < 0.05
         previous = tracked
+
+
+def eye_looking(side: str, centre_mm: tuple[float, float, float], pitch: float, yaw: float) -> "geometry.EyeGaze":
+    """An EyeGaze with its eyeball at ``centre_mm`` looking along (pitch, yaw)."""
+    from eyecontact.types import EyeGaze
+    c = np.array(centre_mm, float)
+    gaze = np.array(direction_from_angles(pitch, yaw))
+    to_cam = -c / np.linalg.norm(c)
+    cp, cy = angles_of(to_cam)
+    return EyeGaze(side=side, eyeball_center=c, gaze=gaze, to_camera=to_cam, pitch=pitch, yaw=yaw,
+                   camera_pitch=cp, camera_yaw=cy, aperture=0.3)  # type: ignore[arg-type]
+
+
+def test_face_aim_turns_both_eyes_alike_and_keeps_their_angle():
+    """A face 600 mm in front of the camera looking 12 deg below it, its per-eye estimates
+    diverging by +-6 deg: both eyes turn up by the face's 12 deg and keep their 12 deg apart;
+    aimed on their own, each would go to the camera and the angle between them would change."""
+    right = eye_looking("right", (-32.0, 0.0, 600.0), -12.0, -6.0)
+    left = eye_looking("left", (32.0, 0.0, 600.0), -12.0, 6.0)
+    face = geometry.face_gaze({"right": right, "left": left})
+    assert geometry.face_offset_deg(face) == pytest.approx(12.0, abs=0.1)  # the mean of +-6 deg yaws: 12.06
+    aims = {e.side: geometry.aim_angles(e, face) for e in (right, left)}
+    for gp, gy, ap, ay in aims.values():
+        assert ap - gp == pytest.approx(12.0, abs=0.1)
+        assert ay - gy == pytest.approx(0.0, abs=0.1)
+    assert aims["left"][3] - aims["right"][3] == pytest.approx(12.0, abs=0.1)  # angle kept
+    # In a rolled crop frame the same change reads rolled, the same size.
+    gp, gy, ap, ay = geometry.aim_angles(right, face, 30.0)
+    assert math.hypot(ap - gp, ay - gy) == pytest.approx(12.0, abs=0.2)
+    # With one eye, that eye is aimed at the camera itself.
+    gp, gy, ap, ay = geometry.aim_angles(right, None)
+    assert (ap, ay) == pytest.approx((right.camera_pitch, right.camera_yaw))
+    assert geometry.face_gaze({"right": right}) is None
