@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from . import geometry
 from .control import SIDES, FaceDecision, FaceMeasurement
 
 STATE_COLOURS = {"real_blink": "#f2b8b5", "synthetic_blink": "#b9d3f2", "no_face": "#dddddd"}
@@ -60,10 +59,12 @@ def face_entry(face_id: int, measurement: FaceMeasurement | None, decision: Face
     if skipped_reason:
         e["skipped_reason"] = skipped_reason
     before_off: float | None = None
+    face_level = False  # the face's own offset, as the controller uses it where both eyes show
     if measurement is not None:
         vis = [measurement.eye(s) for s in SIDES if measurement.eye(s).visible]
         offs = [v.offset_deg for v in vis if math.isfinite(v.offset_deg)]
-        before_off = sum(offs) / len(offs) if offs else None
+        face_level = measurement.face_offset_deg is not None and len(vis) == 2
+        before_off = measurement.face_offset_deg if face_level else (sum(offs) / len(offs) if offs else None)
         e["head"] = {"pitch": _num(measurement.head_pitch), "yaw": _num(measurement.head_yaw),
                      "roll": _num(head_roll)}
         e["confidence"] = _num(measurement.confidence)
@@ -83,18 +84,18 @@ def face_entry(face_id: int, measurement: FaceMeasurement | None, decision: Face
                  openness={k: _num(v) for k, v in decision.openness.items()},
                  look_away=[_num(decision.look_away[0]), _num(decision.look_away[1])],
                  factors={k: _num(v) for k, v in decision.factors.items()})
-        if gaze_after_deg is None and eyes:
+        if gaze_after_deg is None and eyes and not face_level:  # one eye, aimed on its own
             offs_after = []
-            aim = geometry.face_gaze({s: g for s, g in eyes.items() if g is not None})
             for side, g in eyes.items():
                 if g is None:
                     continue
-                dp, dy = decision.eye_request_angles(side, *geometry.aim_angles(g, aim))
+                dp, dy = decision.eye_request_angles(side, g.pitch, g.yaw, g.camera_pitch,
+                                                     g.camera_yaw)
                 offs_after.append(math.hypot(g.camera_pitch - (g.pitch + dp),
                                              g.camera_yaw - (g.yaw + dy)))
             if offs_after:
                 gaze_after_deg = sum(offs_after) / len(offs_after)
-        if gaze_after_deg is None and before_off is not None:
+        if gaze_after_deg is None and before_off is not None:  # the face turned by the share
             la = math.hypot(*decision.look_away)
             gaze_after_deg = (1.0 - decision.share) * before_off + decision.share * la
     else:

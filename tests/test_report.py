@@ -135,6 +135,24 @@ def test_face_entry_without_decision() -> None:
     assert e["gaze_before"]["offset_deg"] == 12.0 == e["gaze_after"]["offset_deg"]
 
 
+def test_face_entry_reports_the_face_offset_the_controller_used() -> None:
+    """Where both eyes show, the face's own offset is reported (per-eye offsets also carry the
+    error of the angle between the eyes) and the share turns it towards the camera."""
+    m = FaceMeasurement(0.0, 0.0, 0.0, EyeMeasurement(25.0), EyeMeasurement(27.0),
+                        face_offset_deg=10.0)
+    ctrl = FaceController(ControlSettings(blinks="off", seed=0), 30.0)
+    for i in range(30):
+        d = ctrl.update(FaceMeasurement(i / 30.0, 0.0, 0.0, EyeMeasurement(25.0), EyeMeasurement(27.0),
+                                        face_offset_deg=10.0))
+    e = face_entry(0, m, d)
+    assert e["gaze_before"]["offset_deg"] == 10.0
+    assert e["share"] == pytest.approx(1.0)
+    assert e["gaze_after"]["offset_deg"] == pytest.approx(0.0, abs=1e-6)
+    one_eye = FaceMeasurement(0.0, 0.0, 0.0, EyeMeasurement(25.0), EyeMeasurement(27.0, False),
+                              face_offset_deg=10.0)
+    assert face_entry(0, one_eye, None)["gaze_before"]["offset_deg"] == 25.0
+
+
 def test_long_report_is_thinned_but_keeps_spikes(tmp_path: Path) -> None:
     path = tmp_path / "long.html"
     w = ReportWriter(path)
