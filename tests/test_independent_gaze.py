@@ -4,6 +4,7 @@ messages. The estimator itself lives in a separate environment (see the tool's d
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 
 import pytest
@@ -54,3 +55,21 @@ def test_without_the_estimator_it_says_how_to_get_it(tmp_path, capsys):
     clip.write_bytes(b"x")
     assert ig.main([str(clip), str(clip)]) == 2
     assert "GazeFollower is not installed" in capsys.readouterr().err
+
+
+def test_full_share_frames_come_from_the_report(tmp_path):
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"frames": [
+        {"faces": [{"corrected": True, "share": 1.0}]},
+        {"faces": [{"corrected": True, "share": 0.5}]},
+        {"faces": []},
+        {"faces": [{"corrected": False, "share": 0.0}]},
+    ]}))
+    full = ig.full_share_frames(report)
+    assert full == [True, False, False, False]
+    before = [below(15.0), below(15.0), below(15.0), below(15.0)]
+    after = [below(5.0), below(12.0), below(15.0), below(15.0)]
+    s = ig.summarise(before, after, D, full)
+    assert s["below_frames"] == 4 and s["full_share_below_frames"] == 1
+    assert s["full_share_below_improvement_median"] == pytest.approx(10.0, abs=0.01)
+    assert "full_share_below_frames" not in ig.summarise(before, after, D)

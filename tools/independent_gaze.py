@@ -26,8 +26,12 @@ pins another OpenCV build. Install it beside the project in a separate environme
 
 then process a clip with eyecontact and compare:
 
-    .venv/bin/eyecontact process clip.mp4 -o fixed.mp4 --seed 0
-    .venv-eval/bin/python tools/independent_gaze.py clip.mp4 fixed.mp4
+    .venv/bin/eyecontact process clip.mp4 -o fixed.mp4 --seed 0 --report fixed.json
+    .venv-eval/bin/python tools/independent_gaze.py clip.mp4 fixed.mp4 --decisions fixed.json
+
+(--decisions is optional: with it the figures are also given over the frames eyecontact
+corrected at full share, which tells the redirector's effect apart from the controller's
+decisions.)
 
 Degrees: the network gives a point on the screen plane, not an angle. The angle between the
 gaze and the camera is atan(distance of that point from the camera / viewing distance).
@@ -133,20 +137,36 @@ def _median(values: list[float]) -> float | None:
     return round(float(np.median(values)), 2) if values else None
 
 
-def summarise(before: list, after: list, distance_cm: float) -> dict:
-    pairs = [(b, a) for b, a in zip(before, after) if b is not None and a is not None]
+def summarise(before: list, after: list, distance_cm: float, full_share: list[bool] | None = None) -> dict:
+    """Medians over the frames read in both videos. ``full_share``: per frame, whether
+    eyecontact corrected it at full share (from its --report); adds the same medians over
+    those frames alone, which separate what the redirector does from what the controller
+    decided."""
+    full = full_share if full_share is not None else [False] * len(before)
+    pairs = [(b, a, f) for b, a, f in zip(before, after, full) if b is not None and a is not None]
     below_gain, range_gain, at_camera_before, at_camera_after, moved_cm = [], [], [], [], []
-    for b, a in pairs:
+    full_below, full_range = [], []
+    for b, a, f in pairs:
         off_b, down_b, side_b = angles_deg(b, distance_cm)
         off_a, _, _ = angles_deg(a, distance_cm)
         moved_cm.append(math.hypot(b[0] - a[0], b[1] - a[1]))
         if BELOW_MIN_DEG <= down_b <= BELOW_MAX_DEG and side_b <= SIDE_MAX_DEG:
             below_gain.append(off_b - off_a)
+            if f:
+                full_below.append(off_b - off_a)
         if 8.0 <= off_b <= 20.0:
             range_gain.append(off_b - off_a)
+            if f:
+                full_range.append(off_b - off_a)
         if off_b < AT_CAMERA_MAX_DEG:
             at_camera_before.append(off_b)
             at_camera_after.append(off_a)
+    full_share_figures = {} if full_share is None else {
+        "full_share_below_frames": len(full_below),
+        "full_share_below_improvement_median": _median(full_below),
+        "full_share_in_range_frames": len(full_range),
+        "full_share_in_range_improvement_median": _median(full_range),
+    }
     return {
         "distance_cm": distance_cm,
         "frames_read": len(pairs),
@@ -158,7 +178,16 @@ def summarise(before: list, after: list, distance_cm: float) -> dict:
         "at_camera_offset_before_median": _median(at_camera_before),
         "at_camera_offset_after_median": _median(at_camera_after),
         "point_moved_cm_median": _median(moved_cm),
+        **full_share_figures,
     }
+
+
+def full_share_frames(report_path: Path) -> list[bool]:
+    """Per frame of an ``eyecontact process --report FILE.json``: was its first face corrected
+    at (nearly) full share?"""
+    frames = json.loads(report_path.read_text())["frames"]
+    return [bool(f["faces"]) and bool(f["faces"][0].get("corrected"))
+            and (f["faces"][0].get("share") or 0.0) >= 0.95 for f in frames]
 
 
 def spread(points: list, distance_cm: float) -> dict:
@@ -181,8 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distance-cm", type=float, default=50.0,
                     help="viewing distance used to turn screen points into angles (default 50)")
     ap.add_argument("--json", type=Path, help="also write per-frame points and the summary here")
+    ap.add_argument("--decisions", type=Path, nargs="+", metavar="REPORT.json",
+                    help="eyecontact's --report JSON of each corrected file: adds the figures over "
+                         "the frames it corrected at full share")
     args = ap.parse_args(argv)
-    for path in [args.input, *args.corrected]:
+    if args.decisions and len(args.decisions) != len(args.corrected):
+        print("independent_gaze: give one --decisions report per corrected file", file=sys.stderr)
+        return 2
+    for path in [args.input, *args.corrected, *(args.decisions or [])]:
         if not path.is_file():
             print(f"independent_gaze: no such file: {path}", file=sys.stderr)
             return 2
@@ -195,12 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     before = read_points(args.input, estimator)
     result: dict = {"input": args.input.name, "input_spread": spread(before, args.distance_cm),
                     "input_points_cm": before, "outputs": []}
-    for path in args.corrected:
+    for k, path in enumerate(args.corrected):
+        full = full_share_frames(args.decisions[k]) if args.decisions else None
         after = read_points(path, estimator)
         if len(after) != len(before):
             print(f"independent_gaze: {path} has {len(after)} frames, the input {len(before)}",
                   file=sys.stderr)
-        summary = {d: summarise(before, after, d) for d in sorted({args.distance_cm, 40.0, 65.0})}
+        summary = {d: summarise(before, after, d, full) for d in sorted({args.distance_cm, 40.0, 65.0})}
         print(json.dumps({"input": args.input.name, "output": path.name,
                           **summary[args.distance_cm],
                           "below_improvement_median_at_40_65cm": [summary[40.0]["below_improvement_median"],
