@@ -183,7 +183,7 @@ def _frame_function(pipeline, report, debug: bool, in_place: bool = False):
         if debug:
             from .debug_draw import debug_info_from, draw_debug
 
-            out = draw_debug(out, [debug_info_from(f.landmarks, f.eyes, f.decision, f.face_id)
+            out = draw_debug(out, [debug_info_from(f.landmarks, f.eyes, f.decision, f.face_id, f.aim)
                                    for f in result.faces])
         return out, result
 

@@ -43,9 +43,10 @@ class FaceDebugInfo:
 
 
 def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | None,
-                    face_id: int = 0) -> FaceDebugInfo:
+                    face_id: int = 0, aim: Any | None = None) -> FaceDebugInfo:
     """Build the overlay record from pipeline objects: types.FaceLandmarks, side -> EyeGaze,
-    control.FaceDecision (None when the face was not processed)."""
+    control.FaceDecision (None when the face was not processed), and the geometry.FaceGaze
+    the pipeline turned both eyes by (FaceResult.aim; None: each eye aimed on its own)."""
     from . import geometry
     from .eyecrop import EYE_LANDMARKS, lid_contour_px
 
@@ -57,7 +58,6 @@ def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | Non
         info.blink_state = decision.blink_state
         info.target_share = float(decision.target_share)
         info.limited_by = decision.limited_by
-    aim = geometry.face_gaze({s: g for s, g in eyes.items() if g is not None})
     for side in ("right", "left"):
         spec = EYE_LANDMARKS[side]
         pts = landmarks.points

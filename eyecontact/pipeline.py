@@ -259,9 +259,11 @@ class Pipeline:
             face_result.skipped_reason = "face too small"
             return face_result, [], self.timer.add("geometry", t)
 
-        # Both eyes turn by the face's one change of gaze (geometry.aim_angles); an eye that
-        # looks covered gives no trustworthy gaze, so then the other is aimed on its own.
-        face_aim = geometry.face_gaze({s: g for s, g in eyes.items() if visible.get(s)})
+        # Both eyes turn by the face's one change of gaze (geometry.aim_angles) where the
+        # controller judged the face by it, i.e. both eyes show; a covered eye gives no
+        # trustworthy gaze, so then the other is aimed on its own.
+        face_aim = geometry.face_gaze(eyes) if measurement.face_offset_deg is not None else None
+        face_result.aim = face_aim
         plans: list[EyePlan] = []
         for side, crop in crops.items():
             openness = decision.openness.get(side, 1.0)

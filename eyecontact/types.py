@@ -111,6 +111,7 @@ class FaceResult:
     skipped_reason: str | None = None
     measurement: object | None = None  # control.FaceMeasurement fed to the controller
     decision: object | None = None  # control.FaceDecision it returned
+    aim: object | None = None  # geometry.FaceGaze both eyes were turned by; None: each eye on its own
 
 
 @dataclass

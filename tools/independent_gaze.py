@@ -62,8 +62,8 @@ AT_CAMERA_MAX_DEG = 5.0
 
 @contextlib.contextmanager
 def _stdout_silenced():
-    """Silence what the estimator's packages print while loading (Python and native code
-    alike), so this tool's stdout carries its JSON lines only."""
+    """Silence what the estimator's packages print (Python and native code alike, on loading
+    and on some frames), so this tool's stdout carries its JSON lines only."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
