@@ -1,9 +1,10 @@
 """Analytic redirector: moves iris and pupil inside the eye opening, no training needed.
 
 Per crop: (1) the iris disc is lifted out and the hole filled with the eye's own sclera colour;
-(2) the iris is put back shifted by R*(sin(new) - sin(old)) (R = eyeball radius in crop pixels)
-and clipped by the lids, so it slides under them as a real eye does; (3) the upper lid follows
-vertical gaze (and closes for openness < 1) with a per-column warp between brow and lower lid.
+(2) the iris is put back shifted by R*(sin(new) - sin(old)) (R = eyeball radius in crop pixels;
+vertical shifts 1.3x, see VERTICAL_SHIFT_GAIN) and clipped by the lids, so it slides under them
+as a real eye does; (3) the upper lid follows the iris' vertical shift (and closes for
+openness < 1) with a per-column warp between brow and lower lid.
 Nothing outside the eye opening and the upper-lid band changes.
 
 The per-pixel work is one compiled kernel over every crop of the frame (see
@@ -25,7 +26,17 @@ from ..compiled import kernel, split_position
 from ..eyecrop import CORNER_X0, CORNER_X1, CROP_H, CROP_W
 from ..types import EyeCrop, EyeRequest
 
-LID_FOLLOW = 0.6  # share of the iris' vertical shift that the upper lid follows
+# Share of the iris' vertical shift that the upper lid follows. Raising (correcting a downward
+# look, the common case): the whole shift, as a real lid rides with the eye; a lid left low
+# (0.6 before) made both gaze readers see the corrected eye as still looking down. Lowering:
+# 0.6, since a lid that drops as far hides the top of the iris just moved and the eye reads
+# as moved less (re-detected share of the asked change 0.59 -> 0.22 on a clip corrected down).
+LID_FOLLOW_UP = 1.0
+LID_FOLLOW_DOWN = 0.6
+# Vertical iris shifts are asked 1.3x the eyeball model's: the lids clip the moved iris and the
+# warp then stretches the opening, so the visible iris centre moves less than the disc. Measured
+# on the development clips, re-detection read ~60% of the asked vertical change without it.
+VERTICAL_SHIFT_GAIN = 1.3
 LIMBUS = 1.08  # the moved disc includes the dark ring around the iris
 _AA = 4  # sub-pixel bits for anti-aliased polygon filling
 _MARGIN = 4  # window margin around everything that changes: blur and bilinear reach stay inside
@@ -53,7 +64,7 @@ def iris_shift(eye: EyeCrop, req: EyeRequest) -> tuple[float, float]:
     p1, y1 = p0 + math.radians(req.delta_pitch), y0 + math.radians(req.delta_yaw)
     dx = r * (math.sin(y1) - math.sin(y0))
     dy = -r * (math.sin(p1) - math.sin(p0))  # crop y points down, pitch > 0 looks up
-    return dx, dy
+    return dx, VERTICAL_SHIFT_GAIN * dy
 
 
 # -- the compiled kernel ----------------------------------------------------------------------
@@ -263,11 +274,12 @@ def _redirect_window(window: np.ndarray, mask: np.ndarray, contour: np.ndarray, 
     y_up = _interp(xs, contour[_UPPER, 0], contour[_UPPER, 1])
     y_lo = np.maximum(_interp(xs, contour[_LOWER, 0], contour[_LOWER, 1]), y_up)
     corner_ramp = 0.15 * (CORNER_X1 - CORNER_X0)
+    follow = LID_FOLLOW_UP if dy < 0.0 else LID_FOLLOW_DOWN  # crop y points down: dy < 0 raises
     shifts = np.empty(cols)
     for x in range(cols):
         inside = min(max(min(xs[x] - CORNER_X0, CORNER_X1 - xs[x]) / corner_ramp, 0.0), 1.0)
         taper = math.sin(inside * math.pi / 2.0) ** 2
-        shifts[x] = taper * (LID_FOLLOW * dy + 1.5 * closing) + closing * (y_lo[x] - y_up[x])
+        shifts[x] = taper * (follow * dy + 1.5 * closing) + closing * (y_lo[x] - y_up[x])
     if np.abs(shifts).max() <= 0.05:
         for y in range(rows):
             for x in range(cols):
