@@ -27,6 +27,12 @@ def _add_pipeline_arguments(p: argparse.ArgumentParser) -> None:
                    help="synthesised blinks when real ones are not visible (default auto)")
     p.add_argument("--look-away", action="store_true", help="small natural gaze movements of the corrected eyes")
     p.add_argument("--seed", type=int, help="seed for blinks and look-aways (reproducible output)")
+    p.add_argument("--gaze-range", nargs=2, type=float, metavar=("LOW", "HIGH"), default=(20.0, 30.0),
+                   help="degrees between gaze and camera: fully corrected below LOW, the real eyes "
+                        "from HIGH on, faded between (default 20 30)")
+    p.add_argument("--aim", nargs=2, type=float, metavar=("PITCH", "YAW"), default=(0.0, 0.0),
+                   help="where corrected eyes look, degrees from the camera (pitch > 0 above it, "
+                        "yaw > 0 to the image right; default 0 0: into the camera)")
 
 
 def settings_from_args(args: argparse.Namespace, static_images: bool = False):
@@ -36,10 +42,17 @@ def settings_from_args(args: argparse.Namespace, static_images: bool = False):
         raise SystemExit("eyecontact: --strength must be between 0 and 1")
     if args.max_faces < 1:
         raise SystemExit("eyecontact: --max-faces must be at least 1")
-    control = ControlSettings(blinks=args.blinks, look_away=args.look_away, seed=args.seed)
+    low, high = args.gaze_range
+    if not 0.0 <= low < high <= 90.0:
+        raise SystemExit("eyecontact: --gaze-range needs 0 <= LOW < HIGH <= 90 degrees")
+    if not all(-30.0 <= a <= 30.0 for a in args.aim):
+        raise SystemExit("eyecontact: --aim takes pitch and yaw within -30..30 degrees")
+    control = ControlSettings(blinks=args.blinks, look_away=args.look_away, seed=args.seed,
+                              gaze_low_deg=low, gaze_high_deg=high)
     return PipelineSettings(strength=args.strength, redirector=args.redirector, model_path=args.model_path,
                             device=args.device, max_faces=args.max_faces, focal_px=args.focal_px,
-                            static_images=static_images, control=control)
+                            static_images=static_images, control=control,
+                            aim_offset_deg=(args.aim[0], args.aim[1]))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from eyecontact.cli import main
+from eyecontact.cli import build_parser, main, settings_from_args
 
 
 def test_bench_json_shape(capsys):
@@ -51,3 +52,38 @@ def test_unusable_device_or_model_is_a_message(tmp_path, astronaut_clip, capsys)
     assert code == 2
     assert "model file not found" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_gaze_range_and_aim_reach_the_pipeline(tmp_path):
+    args = build_parser().parse_args(["process", "in.mp4", "-o", str(tmp_path / "o.mp4"),
+                                      "--gaze-range", "10", "15", "--aim", "-2", "1.5"])
+    settings = settings_from_args(args)
+    assert (settings.control.gaze_low_deg, settings.control.gaze_high_deg) == (10.0, 15.0)
+    assert settings.aim_offset_deg == (-2.0, 1.5)
+    default = settings_from_args(build_parser().parse_args(["process", "in.mp4", "-o", "o.mp4"]))
+    assert (default.control.gaze_low_deg, default.control.gaze_high_deg) == (20.0, 30.0)
+    assert default.aim_offset_deg == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("flag", [["--gaze-range", "30", "20"], ["--gaze-range", "-1", "5"],
+                                  ["--aim", "45", "0"]])
+def test_bad_gaze_range_or_aim_is_a_message(tmp_path, astronaut_clip, flag):
+    out = tmp_path / "o.mp4"
+    with pytest.raises(SystemExit) as exc:
+        main(["process", str(astronaut_clip), "-o", str(out), *flag])
+    assert "eyecontact: --" in str(exc.value.code)
+    assert not out.exists()
+
+
+def test_a_narrow_gaze_range_leaves_the_eyes_alone(tmp_path, astronaut_clip):
+    """The moving-head clip's eyes sit some degrees off the camera: corrected with the default
+    range, handed back when the range ends below that."""
+    shares = {}
+    for name, flag in (("default", []), ("narrow", ["--gaze-range", "0", "0.5"])):
+        report = tmp_path / f"{name}.json"
+        assert main(["process", str(astronaut_clip), "-o", str(tmp_path / f"{name}.mp4"),
+                     "--no-progress", "--blinks", "off", "--report", str(report), *flag]) == 0
+        frames = json.loads(report.read_text())["frames"]
+        shares[name] = [f["faces"][0]["share"] for f in frames if f["faces"]]
+    assert np.median(shares["default"]) > 0.9
+    assert max(shares["narrow"]) < 0.1
