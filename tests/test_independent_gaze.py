@@ -73,3 +73,21 @@ def test_full_share_frames_come_from_the_report(tmp_path):
     assert s["below_frames"] == 4 and s["full_share_below_frames"] == 1
     assert s["full_share_below_improvement_median"] == pytest.approx(10.0, abs=0.01)
     assert "full_share_below_frames" not in ig.summarise(before, after, D)
+
+
+def test_vertical_calibration_maps_the_input_onto_the_reference_range():
+    # The network reads 0..10 deg below (31 evenly spaced frames): 5th..95th percentile
+    # -9.5..-0.5 deg (up > 0). Another estimator gave -20..10 for the same clip.
+    before = [below(d / 3.0) for d in range(31)]
+    gain, offset = ig.vertical_calibration(before, D, (-20.0, 10.0))
+    assert gain == pytest.approx(30.0 / 9.0)
+    assert offset == pytest.approx(-20.0 + gain * 9.5)
+    mapped = ig.calibrated(before, D, gain, offset)
+    up = [-ig.angles_deg(p, D)[1] for p in mapped]
+    assert up[0] == pytest.approx(offset)  # 0 deg on this network's scale
+    assert min(up) == pytest.approx(gain * -10.0 + offset)
+    assert [p[0] for p in mapped] == [p[0] for p in before]  # horizontal kept
+    # A change of 2 deg on this network's scale reads as gain x 2 calibrated.
+    moved = ig.calibrated([below(8.0), below(6.0)], D, gain, offset)
+    assert ig.angles_deg(moved[0], D)[1] - ig.angles_deg(moved[1], D)[1] == pytest.approx(2.0 * gain)
+    assert ig.calibrated([None], D, gain, offset) == [None]

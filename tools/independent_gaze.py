@@ -182,6 +182,31 @@ def summarise(before: list, after: list, distance_cm: float, full_share: list[bo
     }
 
 
+def vertical_calibration(before: list, distance_cm: float, reference_p5_p95: tuple[float, float]
+                         ) -> tuple[float, float]:
+    """(gain, offset) of the affine map that gives the input's vertical gaze angles (degrees,
+    looking up > 0) the 5th..95th percentile range another estimator measured on the same clip.
+    This network compresses vertical gaze by a clip-dependent factor; on a clip with such a
+    reference the calibrated figures are on that estimator's scale."""
+    pitch = np.degrees(np.arctan(np.array([p[1] for p in before if p is not None], float) / distance_cm))
+    p5, p95 = np.percentile(pitch, [5, 95])
+    r5, r95 = reference_p5_p95
+    gain = (r95 - r5) / max(p95 - p5, 1e-6)
+    return float(gain), float(r5 - gain * p5)
+
+
+def calibrated(points: list, distance_cm: float, gain: float, offset: float) -> list:
+    """``points`` with their vertical angle mapped by ``gain * angle + offset`` (horizontal kept)."""
+    out = []
+    for p in points:
+        if p is None:
+            out.append(None)
+            continue
+        angle = gain * math.degrees(math.atan(p[1] / distance_cm)) + offset
+        out.append((p[0], distance_cm * math.tan(math.radians(max(min(angle, 80.0), -80.0)))))
+    return out
+
+
 def full_share_frames(report_path: Path) -> list[bool]:
     """Per frame of an ``eyecontact process --report FILE.json``: was its first face corrected
     at (nearly) full share?"""
@@ -210,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distance-cm", type=float, default=50.0,
                     help="viewing distance used to turn screen points into angles (default 50)")
     ap.add_argument("--json", type=Path, help="also write per-frame points and the summary here")
+    ap.add_argument("--reference-pitch", type=float, nargs=2, metavar=("P5", "P95"),
+                    help="5th and 95th percentile of the input's vertical gaze (degrees, up > 0) "
+                         "by another estimator: also report every figure with this network's "
+                         "vertical angles mapped onto that range")
     ap.add_argument("--decisions", type=Path, nargs="+", metavar="REPORT.json",
                     help="eyecontact's --report JSON of each corrected file: adds the figures over "
                          "the frames it corrected at full share")
@@ -237,11 +266,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"independent_gaze: {path} has {len(after)} frames, the input {len(before)}",
                   file=sys.stderr)
         summary = {d: summarise(before, after, d, full) for d in sorted({args.distance_cm, 40.0, 65.0})}
-        print(json.dumps({"input": args.input.name, "output": path.name,
-                          **summary[args.distance_cm],
-                          "below_improvement_median_at_40_65cm": [summary[40.0]["below_improvement_median"],
-                                                                  summary[65.0]["below_improvement_median"]]}))
-        result["outputs"].append({"output": path.name, "summary": summary, "points_cm": after})
+        line = {"input": args.input.name, "output": path.name, **summary[args.distance_cm],
+                "below_improvement_median_at_40_65cm": [summary[40.0]["below_improvement_median"],
+                                                        summary[65.0]["below_improvement_median"]]}
+        entry = {"output": path.name, "summary": summary, "points_cm": after}
+        if args.reference_pitch:
+            gain, offset = vertical_calibration(before, args.distance_cm, tuple(args.reference_pitch))
+            cal = summarise(calibrated(before, args.distance_cm, gain, offset),
+                            calibrated(after, args.distance_cm, gain, offset), args.distance_cm, full)
+            line["calibrated"] = entry["calibrated"] = {"vertical_gain": round(gain, 3),
+                                                        "vertical_offset_deg": round(offset, 2), **cal}
+        print(json.dumps(line))
+        result["outputs"].append(entry)
     estimator.close()
     if args.json:
         args.json.write_text(json.dumps(result))
