@@ -31,7 +31,9 @@ then process a clip with eyecontact and compare:
 
 (--decisions is optional: with it the figures are also given over the frames eyecontact
 corrected at full share, which tells the redirector's effect apart from the controller's
-decisions.)
+decisions. --reference-pitch P5 P95, the clip's vertical gaze range by another estimator,
+adds every figure again with this network's vertical angles mapped onto that range, which
+undoes most of its compression on that clip.)
 
 Degrees: the network gives a point on the screen plane, not an angle. The angle between the
 gaze and the camera is atan(distance of that point from the camera / viewing distance).
