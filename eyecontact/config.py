@@ -14,6 +14,12 @@ class ControlSettings:
 
     gaze_low_deg: float = 20.0  # fully corrected below this offset from the camera
     gaze_high_deg: float = 30.0  # real gaze at and above this
+    # Gaze this close to the camera already reads as eye contact (the cone of perceived direct
+    # gaze is ~5 deg wide), so it is left as it is: nothing of the offset is corrected at or
+    # below settle_low_deg, all of it from settle_high_deg on. Correcting there anyway would
+    # only move the eyes by the gaze estimate's own error (a few degrees).
+    settle_low_deg: float = 2.0
+    settle_high_deg: float = 5.0
     head_pitch_low_deg: float = 15.0
     head_pitch_high_deg: float = 25.0
     head_yaw_low_deg: float = 25.0

@@ -114,6 +114,10 @@ class FaceDecision:
     limited_by: str  # the criterion that set the target: "none", "gaze", "head_pitch", ...
     lids: str = "open"  # detector phase: open | blink | closed (lids kept low or shut)
     factors: dict[str, float] = field(default_factory=dict)  # every criterion's share, 0..1
+    # Share of the gaze's offset from the camera that is worth correcting this frame: 0 when
+    # it already reads as eye contact (ControlSettings.settle_*), 1 from a few degrees out.
+    # Unlike ``share`` it is not eased: it is a smooth function of the (smoothed) offset.
+    need: float = 1.0
 
     def eye_request_angles(self, side: str, current_pitch: float, current_yaw: float,
                            camera_pitch: float, camera_yaw: float) -> tuple[float, float]:
@@ -121,7 +125,8 @@ class FaceDecision:
         it looks to the camera direction shifted by the look-away offset."""
         s = self.eye_share.get(side, 0.0)
         dp, dy = self.look_away
-        return (s * (camera_pitch + dp - current_pitch), s * (camera_yaw + dy - current_yaw))
+        n = self.need
+        return (s * (n * (camera_pitch - current_pitch) + dp), s * (n * (camera_yaw - current_yaw) + dy))
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,16 +380,24 @@ class FaceController:
 
     # -- criteria ---------------------------------------------------------------------------
 
-    def _factors(self, m: FaceMeasurement, lids: LidObservation) -> dict[str, float]:
-        s, tu = self.settings, self.tuning
+    @staticmethod
+    def _offset(m: FaceMeasurement) -> float | None:
+        """One gaze offset from the camera for the face, degrees (None: no visible eye). Both
+        eyes then get the same share and never differ. The face's own offset where both eyes
+        show: the per-eye offsets also carry the error of the angle between the eyes (read as
+        diverging by 9-16 deg), which is not corrected."""
         visible = [m.eye(side) for side in SIDES if m.eye(side).visible]
         if not visible:
+            return None
+        if m.face_offset_deg is not None and len(visible) == 2:
+            return m.face_offset_deg
+        return sum(e.offset_deg for e in visible) / len(visible)
+
+    def _factors(self, m: FaceMeasurement, lids: LidObservation) -> dict[str, float]:
+        s, tu = self.settings, self.tuning
+        offset = self._offset(m)
+        if offset is None:
             return {"no_visible_eye": 0.0}
-        # One gaze value for the face: both eyes then get the same share and never differ. The
-        # face's own offset where both eyes show: the per-eye offsets also carry the error of
-        # the angle between the eyes (read as diverging by 9-16 deg), which is not corrected.
-        offset = m.face_offset_deg if m.face_offset_deg is not None and len(visible) == 2 \
-            else sum(e.offset_deg for e in visible) / len(visible)
         f = {
             "gaze": ramp_down(self._gaze(offset), s.gaze_low_deg, s.gaze_high_deg),
             "head_pitch": ramp_down(self._pitch(abs(m.head_pitch)), s.head_pitch_low_deg,
@@ -456,6 +469,9 @@ class FaceController:
             synth_open = 1.0
 
         look = (0.0, 0.0) if instant else self.look_away.update(t)
+        offset = self._offset(m)
+        need = 1.0 if offset is None else 1.0 - ramp_down(offset, self.settings.settle_low_deg,
+                                                          self.settings.settle_high_deg)
         eye_share = {side: (share if m.eye(side).visible else 0.0) for side in SIDES}
         openness = {side: (synth_open if m.eye(side).visible else 1.0) for side in SIDES}
         return FaceDecision(
@@ -468,6 +484,7 @@ class FaceController:
             limited_by=limited_by,
             lids=lids.phase,
             factors=factors,
+            need=need,
         )
 
 

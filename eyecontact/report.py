@@ -83,7 +83,8 @@ def face_entry(face_id: int, measurement: FaceMeasurement | None, decision: Face
                  lids=decision.lids, eye_share={k: _num(v) for k, v in decision.eye_share.items()},
                  openness={k: _num(v) for k, v in decision.openness.items()},
                  look_away=[_num(decision.look_away[0]), _num(decision.look_away[1])],
-                 factors={k: _num(v) for k, v in decision.factors.items()})
+                 factors={k: _num(v) for k, v in decision.factors.items()},
+                 need=_num(decision.need))
         if gaze_after_deg is None and eyes and not face_level:  # one eye, aimed on its own
             offs_after = []
             for side, g in eyes.items():
@@ -97,7 +98,8 @@ def face_entry(face_id: int, measurement: FaceMeasurement | None, decision: Face
                 gaze_after_deg = sum(offs_after) / len(offs_after)
         if gaze_after_deg is None and before_off is not None:  # the face turned by the share
             la = math.hypot(*decision.look_away)
-            gaze_after_deg = (1.0 - decision.share) * before_off + decision.share * la
+            turned = decision.share * decision.need
+            gaze_after_deg = (1.0 - turned) * before_off + decision.share * la
     else:
         e.update(share=0.0, blink_state="open")
     e["gaze_before"] = gaze

@@ -467,3 +467,30 @@ def test_the_face_offset_decides_where_both_eyes_show() -> None:
                                     face_offset_deg=10.0)
     _, ds = run(ctrl, 30, 1.0, one)
     assert ds[-1].share == pytest.approx(0.2, abs=1e-6)
+
+
+@pytest.mark.parametrize("offset,need", [(0.5, 0.0), (2.0, 0.0), (3.5, 0.5), (5.0, 1.0), (12.0, 1.0)])
+def test_gaze_already_at_the_camera_is_left_as_it_is(offset: float, need: float) -> None:
+    """Within the cone of perceived eye contact nothing is corrected (the estimate's own error
+    would be all that moves); the share stays full, so blinks and look-aways go on."""
+    ctrl = FaceController(quiet())
+    _, d = run(ctrl, 30.0, 1.0, lambda t: meas(t, offset))
+    assert d[-1].share == pytest.approx(1.0)
+    assert d[-1].need == pytest.approx(need)
+    # The request: the needed part of the way to the camera (current 0, camera 10 here).
+    dp, dy = d[-1].eye_request_angles("right", 0.0, 0.0, 10.0, 0.0)
+    assert dp == pytest.approx(10.0 * need)
+    assert dy == pytest.approx(0.0)
+
+
+def test_settling_near_the_camera_is_continuous() -> None:
+    """The corrected part of the offset grows without a jump as the gaze leaves the camera."""
+    ctrl = FaceController(quiet())
+    offsets = np.linspace(0.0, 8.0, 161)
+    moved = []
+    for k, off in enumerate(offsets):
+        d = ctrl.update(meas(1.0 + k / 30.0, float(off)))
+        moved.append(d.need * off)
+    steps = np.abs(np.diff(moved))
+    assert steps.max() < 0.2  # 0.05 deg of offset per frame: at most 4x that
+    assert moved[0] == 0.0 and moved[-1] == pytest.approx(8.0, abs=0.2)
