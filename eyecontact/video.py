@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -177,6 +179,72 @@ def _decoded_frames(container: av.container.InputContainer, video: av.VideoStrea
         yield from frames
 
 
+class _Writer:
+    """Converts, encodes and muxes on a thread of its own, so the encoder works while the next
+    frame is decoded and corrected (on two cores the two overlap instead of taking turns). All
+    muxing (video and the copied audio) happens on this thread, in the order it was asked for.
+    An error here is raised again in the caller at its next call."""
+
+    _DONE = object()
+
+    def __init__(self, out: av.container.OutputContainer, stream: av.VideoStream, time_base) -> None:
+        self._out, self._stream, self._time_base = out, stream, time_base
+        self._queue: queue.Queue = queue.Queue(maxsize=4)  # a few frames: bounded memory
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="eyecontact-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._DONE:
+                    for packet in self._stream.encode(None):
+                        self._out.mux(packet)
+                    return
+                kind, payload = item
+                if kind == "frame":
+                    array, pts = payload
+                    frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+                    frame.pts, frame.time_base = pts, self._time_base
+                    for packet in self._stream.encode(frame):
+                        self._out.mux(packet)
+                elif kind == "rotation":
+                    self._stream.set_display_rotation(payload)
+                else:  # an audio packet, already pointed at its output stream
+                    self._out.mux(payload)
+        except BaseException as exc:  # handed to the caller; keep taking items so it never blocks
+            self._error = exc
+            while self._queue.get() is not self._DONE:
+                pass
+
+    def _put(self, item: object) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(item)
+
+    def frame(self, array: np.ndarray, pts: int | None) -> None:
+        self._put(("frame", (array, pts)))
+
+    def rotation(self, degrees: float) -> None:
+        self._put(("rotation", degrees))
+
+    def audio(self, packet: av.Packet) -> None:
+        self._put(("audio", packet))
+
+    def finish(self) -> None:
+        """Flush the encoder and wait for the thread; raises what went wrong on it."""
+        self.close()
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        """Stop the thread (after what is queued), without raising."""
+        if self._thread.is_alive():
+            self._queue.put(self._DONE)
+            self._thread.join()
+
+
 def process_video(src: Path, dst: Path, fn: FrameFn, options: EncodeOptions | None = None,
                   progress: bool = True) -> tuple[ProcessSummary, list[FrameResult]]:
     options = options or EncodeOptions()
@@ -207,45 +275,47 @@ def process_video(src: Path, dst: Path, fn: FrameFn, options: EncodeOptions | No
             out_v.codec_context.time_base = video.time_base
             out_v.thread_type = "AUTO"
 
+            writer = _Writer(out, out_v, video.time_base)
+
             def copy_audio(packet: av.Packet) -> None:
                 stream = audio_map.get(packet.stream.index)
                 if stream is not None:
                     packet.stream = stream
-                    out.mux(packet)
+                    writer.audio(packet)
                     summary.audio_packets += 1
 
             total = video.frames or None
             bar = _progress(total, progress)
             rotation_set = False
             start_pts = video.start_time or 0
-            for frame in _decoded_frames(container, video, summary, copy_audio):
-                summary.frames_in += 1
-                turns = _rotation_turns(frame)
-                if not rotation_set:
-                    if frame.rotation:
-                        out_v.set_display_rotation(frame.rotation)
-                    rotation_set = True
-                rgb = frame.to_ndarray(format="rgb24")
-                upright = np.rot90(rgb, turns) if turns else rgb
-                pts = frame.pts if frame.pts is not None else summary.frames_in - 1
-                t_s = float((pts - start_pts) * video.time_base) if video.time_base else summary.frames_in / 30.0
-                corrected, result = fn(np.ascontiguousarray(upright), t_s)
-                results.append(result)
-                summary.frames_with_face += int(bool(result.faces))
-                summary.frames_corrected += int(any(f.corrected for f in result.faces))
-                if turns:
-                    corrected = np.rot90(corrected, -turns)
-                if options.compare:
-                    corrected = np.hstack([rgb, corrected])
-                new = av.VideoFrame.from_ndarray(np.ascontiguousarray(corrected), format="rgb24")
-                new.pts = frame.pts
-                new.time_base = video.time_base
-                for packet in out_v.encode(new):
-                    out.mux(packet)
-                summary.frames_out += 1
-                bar.update(1)
-            for packet in out_v.encode(None):
-                out.mux(packet)
+            try:
+                for frame in _decoded_frames(container, video, summary, copy_audio):
+                    summary.frames_in += 1
+                    turns = _rotation_turns(frame)
+                    if not rotation_set:
+                        if frame.rotation:
+                            writer.rotation(frame.rotation)
+                        rotation_set = True
+                    rgb = frame.to_ndarray(format="rgb24")
+                    upright = np.rot90(rgb, turns) if turns else rgb
+                    pts = frame.pts if frame.pts is not None else summary.frames_in - 1
+                    t_s = float((pts - start_pts) * video.time_base) if video.time_base else summary.frames_in / 30.0
+                    corrected, result = fn(np.ascontiguousarray(upright), t_s)
+                    results.append(result)
+                    summary.frames_with_face += int(bool(result.faces))
+                    summary.frames_corrected += int(any(f.corrected for f in result.faces))
+                    if turns:
+                        corrected = np.rot90(corrected, -turns)
+                    if options.compare:
+                        corrected = np.hstack([rgb, corrected])
+                    # A fresh array per frame (decoded, then corrected in place), so the writer
+                    # may still be encoding it while the next one is worked on.
+                    writer.frame(np.ascontiguousarray(corrected), frame.pts)
+                    summary.frames_out += 1
+                    bar.update(1)
+                writer.finish()
+            finally:
+                writer.close()  # on any error: stop the thread before the files are closed
             bar.close()
         if summary.frames_out == 0:
             raise InputError(f"no video frame could be decoded from {src}")

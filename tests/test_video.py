@@ -219,3 +219,68 @@ def test_awkward_faces_do_not_crash(tmp_path, canvas, head_h, pos):
     src = tmp_path / "awk.png"
     cv2.imwrite(str(src), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     assert run(src, "-o", tmp_path / "awk_out.png") == 0
+
+
+def _identity(frame: np.ndarray, t_s: float):
+    from eyecontact.types import FrameResult
+    return frame, FrameResult(index=0)
+
+
+@pytest.mark.parametrize("where", ["correcting", "encoding"])
+def test_a_failure_mid_stream_leaves_no_output_and_no_thread(astronaut_clip, tmp_path, monkeypatch, where):
+    """The encoder runs on a thread of its own: a failure on either side must still stop it,
+    leave no file (temporary or final) and reach the caller."""
+    import threading
+
+    from eyecontact import video
+
+    calls = {"n": 0}
+
+    def failing_fn(frame, t_s):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("boom while correcting")
+        return _identity(frame, t_s)
+
+    fn = _identity
+    if where == "correcting":
+        fn = failing_fn
+    else:
+        real = av.VideoFrame.from_ndarray
+
+        def failing_from_ndarray(array, format="rgb24"):
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise RuntimeError("boom while encoding")
+            return real(array, format=format)
+
+        monkeypatch.setattr(av.VideoFrame, "from_ndarray", staticmethod(failing_from_ndarray))
+    out = tmp_path / "out.mp4"
+    with pytest.raises(RuntimeError, match="boom while"):
+        video.process_video(astronaut_clip, out, fn, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    assert not any(t.name == "eyecontact-writer" for t in threading.enumerate())
+
+
+def test_writer_keeps_every_frame_in_order(astronaut_clip, tmp_path):
+    """Frames handed to the writer thread come out complete and in order: each output frame is
+    the input frame with its index drawn in, read back."""
+    from eyecontact import video
+
+    def stamp(frame: np.ndarray, t_s: float):
+        frame[:40, :200] = 0
+        n = int(round(t_s * 1000))
+        cv2.putText(frame, str(n), (2, 32), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+        return _identity(frame, t_s)
+
+    out = tmp_path / "out.mp4"
+    summary, _ = video.process_video(astronaut_clip, out, stamp, progress=False)
+    with av.open(str(astronaut_clip)) as c:
+        times = [int(round(float(f.time) * 1000)) for f in c.decode(video=0)]
+    with av.open(str(out)) as c:
+        stamped = [f.to_ndarray(format="rgb24")[:40, :200] for f in c.decode(video=0)]
+    assert summary.frames_out == len(times) == len(stamped)
+    for n, got in zip(times, stamped):
+        want = np.zeros((40, 200, 3), np.uint8)
+        cv2.putText(want, str(n), (2, 32), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+        assert np.abs(got.astype(int) - want).mean() < 12  # re-encoding blur only
