@@ -27,6 +27,11 @@ def _add_pipeline_arguments(p: argparse.ArgumentParser) -> None:
                    help="synthesised blinks when real ones are not visible (default auto)")
     p.add_argument("--look-away", action="store_true", help="small natural gaze movements of the corrected eyes")
     p.add_argument("--seed", type=int, help="seed for blinks and look-aways (reproducible output)")
+    add_aim_arguments(p)
+
+
+def add_aim_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--gaze-range and --aim, shared by process, bench and live."""
     p.add_argument("--gaze-range", nargs=2, type=float, metavar=("LOW", "HIGH"), default=(20.0, 30.0),
                    help="degrees between gaze and camera: fully corrected below LOW, the real eyes "
                         "from HIGH on, faded between (default 20 30)")
@@ -36,17 +41,16 @@ def _add_pipeline_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace, static_images: bool = False):
-    from .config import ControlSettings, PipelineSettings
+    from .config import ControlSettings, PipelineSettings, aim_problem
 
     if not 0.0 <= args.strength <= 1.0:
         raise SystemExit("eyecontact: --strength must be between 0 and 1")
     if args.max_faces < 1:
         raise SystemExit("eyecontact: --max-faces must be at least 1")
+    problem = aim_problem(args.gaze_range, args.aim)
+    if problem:
+        raise SystemExit(f"eyecontact: {problem}")
     low, high = args.gaze_range
-    if not 0.0 <= low < high <= 90.0:
-        raise SystemExit("eyecontact: --gaze-range needs 0 <= LOW < HIGH <= 90 degrees")
-    if not all(-30.0 <= a <= 30.0 for a in args.aim):
-        raise SystemExit("eyecontact: --aim takes pitch and yaw within -30..30 degrees")
     control = ControlSettings(blinks=args.blinks, look_away=args.look_away, seed=args.seed,
                               gaze_low_deg=low, gaze_high_deg=high)
     return PipelineSettings(strength=args.strength, redirector=args.redirector, model_path=args.model_path,

@@ -50,3 +50,15 @@ class PipelineSettings:
     # Where corrected eyes look, relative to the camera (pitch, yaw degrees): (0, 0) is eye contact.
     aim_offset_deg: tuple[float, float] = (0.0, 0.0)
     control: ControlSettings = field(default_factory=ControlSettings)
+
+
+def aim_problem(gaze_range: tuple[float, float], aim: tuple[float, float]) -> str | None:
+    """What is wrong with a gaze range (ControlSettings.gaze_low/high_deg) and an aim offset
+    given by a user, or None. The message names the command-line flags."""
+    low, high = gaze_range
+    if not 0.0 <= low < high <= 90.0:
+        return "--gaze-range needs 0 <= LOW < HIGH <= 90 degrees"
+    if not all(-30.0 <= a <= 30.0 for a in aim):
+        return "--aim takes pitch and yaw within -30..30 degrees"
+    return None
+

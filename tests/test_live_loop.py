@@ -236,6 +236,29 @@ def test_run_live_with_a_video_file_writes_stats_json(tmp_path, monkeypatch):
     assert made["pipeline"].closed == 1
 
 
+def test_live_gaze_range_and_aim_reach_the_pipeline(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    video = make_test_video(tmp_path / "clip.mp4", frames=5, fps=30)
+    made = {}
+
+    def factory(settings):
+        made["settings"] = settings
+        return FakePipeline()
+
+    args = _live_args(tmp_path, "--source", str(video), "--no-loop", "--output", "none",
+                      "--gaze-range", "10", "25", "--aim", "-3", "0")
+    assert live_cli.run_live(args, pipeline_factory=factory) == 0
+    control = made["settings"].control
+    assert (control.gaze_low_deg, control.gaze_high_deg) == (10.0, 25.0)
+    assert made["settings"].aim_offset_deg == (-3.0, 0.0)
+    # A range that cannot be: a message, and no pipeline is started.
+    made.clear()
+    args = _live_args(tmp_path, "--source", str(video), "--output", "none", "--gaze-range", "25", "10")
+    assert live_cli.run_live(args, pipeline_factory=factory) == live_cli.EXIT_ERROR
+    assert "settings" not in made
+    assert "--gaze-range needs" in caplog.text
+
+
 def test_run_live_reports_a_missing_camera(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     args = _live_args(tmp_path, "--source", str(tmp_path / "missing.mp4"), "--output", "none")

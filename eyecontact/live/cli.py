@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from eyecontact.config import DEFAULT_REDIRECTOR, ControlSettings, PipelineSettings
+from eyecontact.cli import add_aim_arguments
+from eyecontact.config import DEFAULT_REDIRECTOR, ControlSettings, PipelineSettings, aim_problem
 from eyecontact.live.capture import CameraSource, FileSource, FrameSource, SourceError
 from eyecontact.live.controls import LiveControls
 from eyecontact.live.loop import LiveLoop, LoopConfig
@@ -70,6 +71,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
                      help="where the redirection model runs")
     eff.add_argument("--redirector", choices=("auto", "model", "analytic", "identity"),
                      default=DEFAULT_REDIRECTOR, help="which eye redirector to use")
+    add_aim_arguments(eff)
 
 
 def effective_user_settings(args: argparse.Namespace, saved: UserSettings) -> UserSettings:
@@ -85,11 +87,14 @@ def effective_user_settings(args: argparse.Namespace, saved: UserSettings) -> Us
 
 
 def build_pipeline_settings(args: argparse.Namespace, user: UserSettings) -> PipelineSettings:
+    low, high = args.gaze_range
     return PipelineSettings(
         strength=user.strength,
         redirector=args.redirector,
         device=args.device,
-        control=ControlSettings(blinks=user.blinks, look_away=user.look_away),
+        control=ControlSettings(blinks=user.blinks, look_away=user.look_away,
+                                gaze_low_deg=low, gaze_high_deg=high),
+        aim_offset_deg=(args.aim[0], args.aim[1]),
     )
 
 
@@ -136,6 +141,10 @@ def run_live(
     """Run live mode until Ctrl-C/SIGTERM, the tray's Quit, ``--frames`` or the end of
     ``--source --no-loop``. Returns the process exit code. The factories are seams for tests."""
     _setup_logging()
+    problem = aim_problem(args.gaze_range, args.aim)
+    if problem:
+        log.error("%s", problem)
+        return EXIT_ERROR
     gui = bool(args.preview or args.tray)
     if gui:
         problem = gui_problem()
