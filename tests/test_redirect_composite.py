@@ -62,8 +62,9 @@ def test_iris_moves_by_eyeball_model(d_yaw, d_pitch):
     else:
         # The upper lid moves with the iris and the opening between the lids is stretched with
         # it, which carries the visible iris up to ~1.5 px further than the disc was moved.
+        # (The warp before the 1.3x gain and the full upward lid follow moved it 2.36 px up.)
         assert abs(moved[0]) < 0.5
-        assert 0.9 * abs(want[1]) <= abs(moved[1]) <= abs(want[1]) + 1.5
+        assert abs(want[1]) <= abs(moved[1]) <= abs(want[1]) + 1.5
 
 
 def test_closed_lids_hide_the_iris():
