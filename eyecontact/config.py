@@ -61,4 +61,3 @@ def aim_problem(gaze_range: tuple[float, float], aim: tuple[float, float]) -> st
     if not all(-30.0 <= a <= 30.0 for a in aim):
         return "--aim takes pitch and yaw within -30..30 degrees"
     return None
-

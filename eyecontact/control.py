@@ -75,6 +75,22 @@ class FaceMeasurement:
     def eye(self, side: str) -> EyeMeasurement:
         return self.right if side == "right" else self.left
 
+    @property
+    def face_level(self) -> bool:
+        """Is the face judged by its own offset (both eyes show and it was measured)?"""
+        return self.face_offset_deg is not None and self.right.visible and self.left.visible
+
+    @property
+    def gaze_offset_deg(self) -> float | None:
+        """One gaze offset from the camera for the face, degrees (None: no visible eye). Both
+        eyes then get the same share and never differ. The face's own offset where both eyes
+        show: the per-eye offsets also carry the error of the angle between the eyes (read as
+        diverging by 9-16 deg), which is not corrected."""
+        if self.face_level:
+            return self.face_offset_deg
+        visible = [e for e in (self.right, self.left) if e.visible]
+        return sum(e.offset_deg for e in visible) / len(visible) if visible else None
+
     @classmethod
     def from_geometry(cls, timestamp_s: float, pose: object | None, eyes: Mapping[str, object],
                       face_width_px: float, confidence: float = 1.0,
@@ -380,22 +396,8 @@ class FaceController:
 
     # -- criteria ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _offset(m: FaceMeasurement) -> float | None:
-        """One gaze offset from the camera for the face, degrees (None: no visible eye). Both
-        eyes then get the same share and never differ. The face's own offset where both eyes
-        show: the per-eye offsets also carry the error of the angle between the eyes (read as
-        diverging by 9-16 deg), which is not corrected."""
-        visible = [m.eye(side) for side in SIDES if m.eye(side).visible]
-        if not visible:
-            return None
-        if m.face_offset_deg is not None and len(visible) == 2:
-            return m.face_offset_deg
-        return sum(e.offset_deg for e in visible) / len(visible)
-
-    def _factors(self, m: FaceMeasurement, lids: LidObservation) -> dict[str, float]:
+    def _factors(self, m: FaceMeasurement, offset: float | None, lids: LidObservation) -> dict[str, float]:
         s, tu = self.settings, self.tuning
-        offset = self._offset(m)
         if offset is None:
             return {"no_visible_eye": 0.0}
         f = {
@@ -432,7 +434,8 @@ class FaceController:
 
         lids = self.detector.update(t, {side: (m.eye(side).aperture if m.eye(side).visible
                                                else None) for side in SIDES})
-        factors = self._factors(m, lids)
+        offset = m.gaze_offset_deg
+        factors = self._factors(m, offset, lids)
         limited_by = min(factors, key=lambda k: factors[k])
         target = factors[limited_by]
         if target >= 1.0:
@@ -469,7 +472,6 @@ class FaceController:
             synth_open = 1.0
 
         look = (0.0, 0.0) if instant else self.look_away.update(t)
-        offset = self._offset(m)
         need = 1.0 if offset is None else 1.0 - ramp_down(offset, self.settings.settle_low_deg,
                                                           self.settings.settle_high_deg)
         eye_share = {side: (share if m.eye(side).visible else 0.0) for side in SIDES}

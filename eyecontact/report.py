@@ -61,10 +61,10 @@ def face_entry(face_id: int, measurement: FaceMeasurement | None, decision: Face
     before_off: float | None = None
     face_level = False  # the face's own offset, as the controller uses it where both eyes show
     if measurement is not None:
-        vis = [measurement.eye(s) for s in SIDES if measurement.eye(s).visible]
-        offs = [v.offset_deg for v in vis if math.isfinite(v.offset_deg)]
-        face_level = measurement.face_offset_deg is not None and len(vis) == 2
-        before_off = measurement.face_offset_deg if face_level else (sum(offs) / len(offs) if offs else None)
+        face_level = measurement.face_level
+        before_off = measurement.gaze_offset_deg  # the offset the controller judged
+        if before_off is not None and not math.isfinite(before_off):
+            before_off = None
         e["head"] = {"pitch": _num(measurement.head_pitch), "yaw": _num(measurement.head_yaw),
                      "roll": _num(head_roll)}
         e["confidence"] = _num(measurement.confidence)

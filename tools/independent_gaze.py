@@ -184,14 +184,19 @@ def summarise(before: list, after: list, distance_cm: float, full_share: list[bo
     }
 
 
+def _angles(points: list, distance_cm: float) -> np.ndarray:
+    """(yaw, pitch) in degrees (to the right on screen, up > 0) of the points read, (n, 2)."""
+    read = np.array([p for p in points if p is not None], float).reshape(-1, 2)
+    return np.degrees(np.arctan(read / distance_cm))
+
+
 def vertical_calibration(before: list, distance_cm: float, reference_p5_p95: tuple[float, float]
                          ) -> tuple[float, float]:
     """(gain, offset) of the affine map that gives the input's vertical gaze angles (degrees,
     looking up > 0) the 5th..95th percentile range another estimator measured on the same clip.
     This network compresses vertical gaze by a clip-dependent factor; on a clip with such a
     reference the calibrated figures are on that estimator's scale."""
-    pitch = np.degrees(np.arctan(np.array([p[1] for p in before if p is not None], float) / distance_cm))
-    p5, p95 = np.percentile(pitch, [5, 95])
+    p5, p95 = np.percentile(_angles(before, distance_cm)[:, 1], [5, 95])
     r5, r95 = reference_p5_p95
     gain = (r95 - r5) / max(p95 - p5, 1e-6)
     return float(gain), float(r5 - gain * p5)
@@ -219,11 +224,10 @@ def full_share_frames(report_path: Path) -> list[bool]:
 
 def spread(points: list, distance_cm: float) -> dict:
     """5th..95th percentile of the gaze angles of a clip (yaw > 0: to the right on screen)."""
-    read = np.array([p for p in points if p is not None], float)
-    if not len(read):
+    angles = _angles(points, distance_cm)
+    if not len(angles):
         return {}
-    yaw = np.degrees(np.arctan(read[:, 0] / distance_cm))
-    pitch = np.degrees(np.arctan(read[:, 1] / distance_cm))
+    yaw, pitch = angles[:, 0], angles[:, 1]
     return {
         "yaw_p5_p95": [round(float(np.percentile(yaw, 5)), 1), round(float(np.percentile(yaw, 95)), 1)],
         "pitch_p5_p95": [round(float(np.percentile(pitch, 5)), 1), round(float(np.percentile(pitch, 95)), 1)],
