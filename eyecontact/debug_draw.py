@@ -23,7 +23,7 @@ STATE_TEXT = {"open": (255, 255, 255), "real_blink": (255, 120, 120),
 @dataclass
 class EyeDebug:
     side: str
-    contour: np.ndarray  # (N, 2) lid points, frame pixels
+    contour: np.ndarray  # (N, 2) the opening's outline as one loop, frame pixels
     iris_center: np.ndarray | None = None  # (2,) frame pixels
     iris_radius: float | None = None
     gaze_before: tuple[float, float] | None = None  # (pitch, yaw) degrees, camera frame
@@ -48,7 +48,7 @@ def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | Non
     control.FaceDecision (None when the face was not processed), and the geometry.FaceGaze
     the pipeline turned both eyes by (FaceResult.aim; None: each eye aimed on its own)."""
     from . import geometry
-    from .eyecrop import EYE_LANDMARKS, lid_contour_px
+    from .eyecrop import EYE_LANDMARKS, lid_contour_px, opening_polygon
 
     info = FaceDebugInfo(face_id=face_id)
     x0, y0, _, _ = landmarks.bbox
@@ -63,7 +63,7 @@ def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | Non
         pts = landmarks.points
         ring = pts[spec["iris_ring"]].astype(np.float64)  # type: ignore[index]
         centre = pts[spec["iris_center"]].astype(np.float64)  # type: ignore[index]
-        eye = EyeDebug(side=side, contour=lid_contour_px(landmarks, side), iris_center=centre,
+        eye = EyeDebug(side=side, contour=opening_polygon(lid_contour_px(landmarks, side)), iris_center=centre,
                        iris_radius=float(np.mean(np.linalg.norm(ring - centre, axis=1))))
         g = eyes.get(side)
         if g is not None:

@@ -47,6 +47,18 @@ _CROP_POINTS = {
 }
 
 
+# The lid contour's 16 points run along the upper lid from the image-left corner, then along the
+# lower lid from the left to the right corner (both lids left to right). As a polygon the
+# opening needs one closed loop: the upper lid, then the lower lid backwards. (Filled in the
+# stored order, the polygon crossed itself and left a wedge of the opening outside the mask.)
+OPENING_LOOP = np.r_[0:8, 15:7:-1]
+
+
+def opening_polygon(contour: np.ndarray) -> np.ndarray:
+    """The eye opening as a simple closed polygon (for cv2.fillPoly) from a 16-point lid contour."""
+    return contour[OPENING_LOOP]
+
+
 def eye_corners(landmarks: FaceLandmarks, side: EyeSide) -> tuple[np.ndarray, np.ndarray]:
     """The two corners of one eye, image-left first."""
     # Every stage asks for the corners, several times per frame: compute all four once per
@@ -120,19 +132,27 @@ def extract_eye(frame: np.ndarray, landmarks: FaceLandmarks, side: EyeSide,
 
 
 MIN_OPENING_PX = 15  # below this the lids are (nearly) closed: visibility is left to the blink logic
-VISIBLE_SPREAD = 16.0  # luminance spread (p90 - p10) below which the opening shows no eye (lowered lids: ~20)
+VISIBLE_SPREAD = 16.0  # luminance spread (p90 - p10) below which the opening shows no eye
+# A flat opening is only a cover when it is about as bright as the skin around it: lids lowered
+# to look down also show a flat opening (lashes; spread 5-15 on real video), but one far darker
+# than the skin (median 0.14-0.41 of it), while a hand or a finger matches the skin.
+COVER_MIN_BRIGHTNESS = 0.6  # opening median / surrounding median, at or above which it is a cover
 
 
 def eye_looks_visible(crop: EyeCrop) -> bool:
     """False when something covers the eye (a hand, a cup): the opening then shows one flat
-    surface instead of iris against sclera. Face-mesh landmarks keep a plausible eye shape
-    under an occluder, so the pixels have to tell."""
+    surface, about as bright as the skin around it, instead of iris against sclera. Face-mesh
+    landmarks keep a plausible eye shape under an occluder, so the pixels have to tell."""
     mask = np.zeros((CROP_H, CROP_W), np.uint8)
-    cv2.fillPoly(mask, [np.round(crop.lid_contour).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(opening_polygon(crop.lid_contour)).astype(np.int32)], 1)
     if cv2.countNonZero(mask) < MIN_OPENING_PX:
         return True
-    lum = cv2.cvtColor(crop.pixels, cv2.COLOR_RGB2GRAY)[mask.view(bool)]
+    gray = cv2.cvtColor(crop.pixels, cv2.COLOR_RGB2GRAY)
+    lum = gray[mask.view(bool)]
     n = len(lum) - 1
-    k10, k90 = int(0.1 * n), int(0.9 * n)
-    p10, p90 = np.partition(lum, (k10, k90))[[k10, k90]]
-    return float(p90) - float(p10) >= VISIBLE_SPREAD
+    k10, k50, k90 = int(0.1 * n), n // 2, int(0.9 * n)
+    p10, p50, p90 = np.partition(lum, (k10, k50, k90))[[k10, k50, k90]]
+    if float(p90) - float(p10) >= VISIBLE_SPREAD:
+        return True
+    surround = float(np.median(gray[mask == 0]))
+    return float(p50) < COVER_MIN_BRIGHTNESS * surround

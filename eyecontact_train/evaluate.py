@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from eyecontact.eyecrop import CROP_H, CROP_W
+from eyecontact.eyecrop import CROP_H, CROP_W, opening_polygon
 from eyecontact.types import EyeCrop, EyeRequest
 
 from . import data, render
@@ -47,7 +47,7 @@ def eye_region(pair: render.Pair) -> np.ndarray:
     mask = np.zeros((CROP_H, CROP_W), np.uint8)
     for state in (pair.source_state, pair.target_state):
         c = render.lid_contour(pair.appearance, state)
-        cv2.fillPoly(mask, [np.round(c * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+        cv2.fillPoly(mask, [np.round(opening_polygon(c) * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
     return cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
 
 

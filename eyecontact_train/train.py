@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from eyecontact.eyecrop import CORNER_X0, CORNER_X1, CORNER_Y, CROP_H, CROP_W
+from eyecontact.eyecrop import CORNER_X0, CORNER_X1, CORNER_Y, CROP_H, CROP_W, opening_polygon
 
 from . import data, losses, render
 from .export import export
@@ -118,7 +118,7 @@ def expected_iris_shift(iris_center: np.ndarray, d_pitch: float, d_yaw: float) -
 def moved_iris_mask(center: np.ndarray, radius: float, contour: np.ndarray) -> np.ndarray:
     """Inner part of the moved iris disc, inside the (slightly shrunk) lid opening."""
     opening = np.zeros((CROP_H, CROP_W), np.uint8)
-    cv2.fillPoly(opening, [np.round(contour * 16).astype(np.int32)], 1, shift=4)
+    cv2.fillPoly(opening, [np.round(opening_polygon(contour) * 16).astype(np.int32)], 1, shift=4)
     opening = cv2.erode(opening, np.ones((3, 3), np.uint8))
     disc = np.zeros_like(opening)
     cv2.circle(disc, (int(np.rint(center[0] * 16)), int(np.rint(center[1] * 16))),

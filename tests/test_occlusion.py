@@ -50,3 +50,26 @@ def test_covered_eye_is_left_alone_and_the_other_is_corrected(astronaut_frames):
             checked += 1
     assert checked >= 15
     pipe.close()
+
+
+def test_lowered_lids_are_not_taken_for_a_cover(clips_dir):
+    """d3 looks down with lowered lids again and again: the opening then shows flat dark
+    lashes (a luminance spread of 5-15, like a cover) but nothing covers the eyes. Both eyes
+    must stay visible and be treated alike; taking one for covered corrected the other eye
+    alone in 18 frames, a face whose eyes look two ways."""
+    import av
+
+    pipe = Pipeline(PipelineSettings(redirector="analytic"))
+    frames_checked = 0
+    with av.open(str(clips_dir / "liveportrait_d3.mp4")) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= 230:  # the lowered-lid glances of the clip are all before this
+                break
+            _, result = pipe.process(frame.to_ndarray(format="rgb24"), i / 30.0)
+            face = result.faces[0]
+            assert face.measurement.right.visible and face.measurement.left.visible, f"frame {i}"
+            shares = face.decision.eye_share
+            assert shares["right"] == shares["left"], f"frame {i}: {shares}"
+            frames_checked += 1
+    pipe.close()
+    assert frames_checked == 230

@@ -8,9 +8,9 @@ import pytest
 
 from eyecontact.composite import composite_eye
 from eyecontact.config import PipelineSettings
-from eyecontact.eyecrop import CROP_H, CROP_W, EYE_LANDMARKS
+from eyecontact.eyecrop import CROP_H, CROP_W, EYE_LANDMARKS, opening_polygon
 from eyecontact.pipeline import Pipeline
-from eyecontact.redirect.analytic import VERTICAL_SHIFT_GAIN, AnalyticRedirector
+from eyecontact.redirect.analytic import VERTICAL_SHIFT_GAIN, AnalyticRedirector, opening_masks
 from eyecontact.redirect.base import IdentityRedirector
 from eyecontact.types import EyeCrop, EyeRequest
 
@@ -81,7 +81,7 @@ def test_nothing_outside_the_eye_opening_moves():
     out = AnalyticRedirector().redirect([eye], [EyeRequest(0, 0, 0, 12.0, 1.0)])[0]
     changed = np.any(out != eye.pixels, axis=2)
     opening = np.zeros(changed.shape, np.uint8)
-    cv2.fillPoly(opening, [np.round(eye.lid_contour).astype(np.int32)], 1)
+    cv2.fillPoly(opening, [np.round(opening_polygon(eye.lid_contour)).astype(np.int32)], 1)
     opening = cv2.dilate(opening, np.ones((3, 3), np.uint8))
     assert changed.any()
     assert not (changed & (opening == 0)).any()
@@ -250,3 +250,39 @@ def test_composite_puts_the_crop_where_its_affine_says():
     cv2.fillPoly(footprint, [np.round(corners @ to_frame[:, :2].T + to_frame[:, 2]).astype(np.int32)], 1)
     footprint = cv2.dilate(footprint, np.ones((5, 5), np.uint8))
     assert not ((frame.max(axis=2) > 0) & (footprint == 0)).any()
+
+
+def test_opening_mask_is_the_whole_eye_opening():
+    # The lid contour lists both lids left to right; the mask must be the almond between them,
+    # not a self-crossing polygon that leaves a wedge of the opening out (it did: the wedge
+    # through the iris stayed unmoved and showed as a dark streak across a moved eye).
+    eye = drawn_eye()
+    drawn = (eye.pixels.min(axis=2) >= 200).astype(np.uint8)  # white opening and the iris on it
+    drawn |= np.all(eye.pixels == (60, 40, 30), axis=2)
+    mask = opening_masks([eye.lid_contour])[0] > 127
+    kernel = np.ones((3, 3), np.uint8)
+    inner = cv2.erode(drawn, kernel) > 0
+    assert (mask & inner).sum() == inner.sum(), f"{(inner & ~mask).sum()} px of the opening left out"
+    assert not (mask & ~(cv2.dilate(drawn, kernel) > 0)).any()
+    assert cv2.isContourConvex(np.round(opening_polygon(eye.lid_contour) * 16).astype(np.int32))
+
+
+def test_iris_found_where_the_pixels_show_it():
+    # The face mesh's iris centre can be a few pixels off the real iris (it lags eye-only
+    # glances). A disc cut at the mesh's centre left part of the real iris behind: a ghost
+    # iris beside the moved one. Here the mesh is told 4 px left of the drawn iris.
+    import dataclasses
+    from eyecontact.redirect.analytic import LIMBUS, _located_iris, iris_shift
+
+    real = drawn_eye(iris_x=36.0)
+    eye = dataclasses.replace(real, iris_center=np.array([32.0, 20.0]))
+    x, y = _located_iris(eye.pixels, opening_masks([eye.lid_contour])[0], 32.0, 20.0, 6.0 * LIMBUS)
+    assert abs(x - 36.0) <= 1.0 and abs(y - 20.0) <= 1.0
+    request = EyeRequest(0, 0, 0, -15.0, 1.0)  # turn left: the iris moves ~3 px to the image left
+    out = AnalyticRedirector().redirect([eye], [request])[0]
+    dark = out.max(axis=2) < 110
+    ys, xs = np.nonzero(dark)
+    centre_x = 36.0 + iris_shift(eye, request)[0]
+    assert dark.sum() > 60
+    # Every dark pixel belongs to the moved iris: nothing of the old one is left to its right.
+    assert np.hypot(xs - centre_x, ys - 20.0).max() <= 6.0 * LIMBUS + 1.5

@@ -1,6 +1,7 @@
 """Analytic redirector: moves iris and pupil inside the eye opening, no training needed.
 
-Per crop: (1) the iris disc is lifted out and the hole filled with the eye's own sclera colour;
+Per crop: (1) the iris disc, placed on the iris the pixels show (the face mesh's centre can be
+a few pixels off), is lifted out and the hole filled with the eye's own sclera colour;
 (2) the iris is put back shifted by R*(sin(new) - sin(old)) (R = eyeball radius in crop pixels;
 vertical shifts 1.3x, see VERTICAL_SHIFT_GAIN) and clipped by the lids, so it slides under them
 as a real eye does; (3) the upper lid follows the iris' vertical shift (and closes for
@@ -23,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..compiled import kernel, split_position
-from ..eyecrop import CORNER_X0, CORNER_X1, CROP_H, CROP_W
+from ..eyecrop import CORNER_X0, CORNER_X1, CROP_H, CROP_W, opening_polygon
 from ..types import EyeCrop, EyeRequest
 
 # Share of the iris' vertical shift that the upper lid follows. Raising (correcting a downward
@@ -38,6 +39,11 @@ LID_FOLLOW_DOWN = 0.6
 # on the development clips, re-detection read ~60% of the asked vertical change without it.
 VERTICAL_SHIFT_GAIN = 1.3
 LIMBUS = 1.08  # the moved disc includes the dark ring around the iris
+# The disc is moved onto the iris seen in the pixels (_located_iris): searched this far from the
+# face mesh's centre (x, y; times the iris radius), and taken where its contrast against the
+# ring around it (mean R+G+B) beats the mesh's centre's by this much.
+IRIS_SEARCH = (0.7, 0.5)
+IRIS_LOCATE_GAIN = 20.0
 _AA = 4  # sub-pixel bits for anti-aliased polygon filling
 _MARGIN = 4  # window margin around everything that changes: blur and bilinear reach stay inside
 _UPPER = np.array([0, 1, 2, 3, 4, 5, 6, 7, 15])  # lid-contour indices, corner to corner
@@ -50,7 +56,7 @@ _FALLBACK_SCLERA = np.array([200.0, 190.0, 185.0])  # when too little white show
 
 def opening_masks(contours: Sequence[np.ndarray]) -> np.ndarray:
     """Anti-aliased masks (uint8, 255 = inside) of the eye openings, (n, CROP_H, CROP_W)."""
-    polys = np.round(np.stack(contours) * (1 << _AA)).astype(np.int32)
+    polys = np.round(np.stack([opening_polygon(c) for c in contours]) * (1 << _AA)).astype(np.int32)
     mask = np.zeros((len(polys), CROP_H, CROP_W), np.uint8)
     for k, poly in enumerate(polys):
         cv2.fillPoly(mask[k], [poly], 255, lineType=cv2.LINE_AA, shift=_AA)
@@ -296,6 +302,69 @@ def _redirect_window(window: np.ndarray, mask: np.ndarray, contour: np.ndarray, 
 
 
 @kernel
+def _disc_contrast(lum: np.ndarray, mask: np.ndarray, cx: float, cy: float, radius: float,
+                   stride: int = 1) -> float:
+    """How much brighter the opening is in a thin ring just outside the disc (cx, cy, radius)
+    than inside it (mean of R+G+B); very low where too little of either shows. ``stride`` 2
+    reads every other row and column (a quarter of the work, for a coarse search)."""
+    rows, cols = lum.shape
+    inside = ring = 0.0
+    n_inside = n_ring = 0
+    in2, ring0, ring1 = (radius - 0.5) ** 2, (radius + 0.5) ** 2, (radius + 3.5) ** 2
+    for y in range(max(int(cy - radius - 4.0), 0), min(int(cy + radius + 5.0), rows), stride):
+        for x in range(max(int(cx - radius - 4.0), 0), min(int(cx + radius + 5.0), cols), stride):
+            if mask[y, x] < 200:
+                continue
+            d2 = (x - cx) ** 2 + (y - cy) ** 2
+            if d2 < in2:
+                inside += lum[y, x]
+                n_inside += 1
+            elif ring0 < d2 < ring1:
+                ring += lum[y, x]
+                n_ring += 1
+    if n_inside * stride * stride < 8 or n_ring * stride * stride < 4:
+        return -1e9
+    return ring / n_ring - inside / n_inside
+
+
+@kernel
+def _located_iris(crop: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: float,
+                  radius: float) -> tuple[float, float]:
+    """Centre of the iris disc to move, found in the crop's pixels near the face mesh's.
+
+    The mesh's iris centre can be off by 3-5 px in a 64 px crop: it lags the real iris on
+    eye-only glances, and sits low on some faces (both on the development clip of a child). A
+    disc cut there leaves part of the real iris behind, which then shows as a ghost iris
+    beside the moved one or as a pale ring under it. The disc goes where it is darkest against
+    a thin ring just outside it: within ±IRIS_SEARCH x radius of the mesh's centre, 2 px apart
+    and then 1 px around the best, and only where that clearly beats the mesh's centre
+    (IRIS_LOCATE_GAIN)."""
+    rows, cols = mask.shape
+    lum = np.empty((rows, cols))
+    for y in range(rows):
+        for x in range(cols):
+            lum[y, x] = float(crop[y, x, 0]) + float(crop[y, x, 1]) + float(crop[y, x, 2])
+    coarse, bx, by = -1e9, iris_x, iris_y
+    reach_x, reach_y = int(IRIS_SEARCH[0] * radius), int(IRIS_SEARCH[1] * radius)
+    for j in range(-reach_y, reach_y + 1, 2):
+        for i in range(-reach_x, reach_x + 1, 2):
+            s = _disc_contrast(lum, mask, iris_x + i, iris_y + j, radius, 2)
+            if s > coarse:
+                coarse, bx, by = s, iris_x + i, iris_y + j
+    base = _disc_contrast(lum, mask, iris_x, iris_y, radius)
+    best = base
+    cx, cy = bx, by
+    for j in range(-1, 2):
+        for i in range(-1, 2):
+            s = _disc_contrast(lum, mask, cx + i, cy + j, radius)
+            if s > best:
+                best, bx, by = s, cx + i, cy + j
+    if best < base + IRIS_LOCATE_GAIN:
+        return iris_x, iris_y
+    return bx, by
+
+
+@kernel
 def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
                     params: np.ndarray) -> np.ndarray:
     """Redirect n crops ((n, H, W, 3) uint8, opening masks (n, H, W) uint8, lid contours
@@ -303,6 +372,7 @@ def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
     out = crops.copy()
     for k in range(len(crops)):
         iris_x, iris_y, iris_r, dx, dy, closing = params[k]
+        iris_x, iris_y = _located_iris(crops[k], masks[k], iris_x, iris_y, iris_r)
         rows, col0, col1 = _change_window(contours[k], iris_x, iris_y, iris_r, dx, dy)
         _redirect_window(crops[k, :rows, col0:col1], masks[k, :rows, col0:col1], contours[k],
                          iris_x, iris_y, iris_r, dx, dy, closing, col0, out[k, :rows, col0:col1])
