@@ -63,7 +63,8 @@ def debug_info_from(landmarks: Any, eyes: Mapping[str, Any], decision: Any | Non
         pts = landmarks.points
         ring = pts[spec["iris_ring"]].astype(np.float64)  # type: ignore[index]
         centre = pts[spec["iris_center"]].astype(np.float64)  # type: ignore[index]
-        eye = EyeDebug(side=side, contour=opening_polygon(lid_contour_px(landmarks, side)), iris_center=centre,
+        outline = opening_polygon(lid_contour_px(landmarks, side))
+        eye = EyeDebug(side=side, contour=outline, iris_center=centre,
                        iris_radius=float(np.mean(np.linalg.norm(ring - centre, axis=1))))
         g = eyes.get(side)
         if g is not None:

@@ -217,18 +217,17 @@ def _change_window(contour: np.ndarray, iris_x: float, iris_y: float, iris_r: fl
 
 
 @kernel
-def _redirect_window(window: np.ndarray, mask: np.ndarray, contour: np.ndarray, iris_x: float,
-                     iris_y: float, iris_r: float, dx: float, dy: float, closing: float,
-                     col0: int, out: np.ndarray) -> None:
+def _redirect_window(window: np.ndarray, lum: np.ndarray, mask: np.ndarray, contour: np.ndarray,
+                     iris_x: float, iris_y: float, iris_r: float, dx: float, dy: float,
+                     closing: float, col0: int, out: np.ndarray) -> None:
     """Redirect one crop's change window (uint8 (rows, cols, 3), its first column at crop x
-    ``col0``) into ``out`` (same shape)."""
+    ``col0``; ``lum`` its R+G+B) into ``out`` (same shape)."""
     rows, cols = mask.shape
     pixels = window.astype(np.float64)
     opening = mask / 255.0
     old_iris = _disc(rows, cols, col0, iris_x, iris_y, iris_r)
     new_iris = _disc(rows, cols, col0, iris_x + dx, iris_y + dy, iris_r)
     seen = old_iris * opening
-    lum = pixels[:, :, 0] + pixels[:, :, 1] + pixels[:, :, 2]
 
     # Eyeball without its iris: sclera colour where the iris was, softened by a slight blur.
     sclera = _sclera_colour(pixels, lum, opening, old_iris)
@@ -328,7 +327,18 @@ def _disc_contrast(lum: np.ndarray, mask: np.ndarray, cx: float, cy: float, radi
 
 
 @kernel
-def _located_iris(crop: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: float,
+def _luminance(crop: np.ndarray) -> np.ndarray:
+    """R+G+B of every pixel of a uint8 (rows, cols, 3) image, as float64 (rows, cols)."""
+    rows, cols = crop.shape[:2]
+    lum = np.empty((rows, cols))
+    for y in range(rows):
+        for x in range(cols):
+            lum[y, x] = float(crop[y, x, 0]) + float(crop[y, x, 1]) + float(crop[y, x, 2])
+    return lum
+
+
+@kernel
+def _located_iris(lum: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: float,
                   radius: float) -> tuple[float, float]:
     """Centre of the iris disc to move, found in the crop's pixels near the face mesh's.
 
@@ -338,12 +348,7 @@ def _located_iris(crop: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: flo
     beside the moved one or as a pale ring under it. The disc goes where it is darkest against
     a thin ring just outside it: within ±IRIS_SEARCH x radius of the mesh's centre, 2 px apart
     and then 1 px around the best, and only where that clearly beats the mesh's centre
-    (IRIS_LOCATE_GAIN)."""
-    rows, cols = mask.shape
-    lum = np.empty((rows, cols))
-    for y in range(rows):
-        for x in range(cols):
-            lum[y, x] = float(crop[y, x, 0]) + float(crop[y, x, 1]) + float(crop[y, x, 2])
+    (IRIS_LOCATE_GAIN). ``lum``: the crop's R+G+B (_luminance)."""
     coarse, bx, by = -1e9, iris_x, iris_y
     reach_x, reach_y = int(IRIS_SEARCH[0] * radius), int(IRIS_SEARCH[1] * radius)
     for j in range(-reach_y, reach_y + 1, 2):
@@ -372,10 +377,12 @@ def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
     out = crops.copy()
     for k in range(len(crops)):
         iris_x, iris_y, iris_r, dx, dy, closing = params[k]
-        iris_x, iris_y = _located_iris(crops[k], masks[k], iris_x, iris_y, iris_r)
+        lum = _luminance(crops[k])
+        iris_x, iris_y = _located_iris(lum, masks[k], iris_x, iris_y, iris_r)
         rows, col0, col1 = _change_window(contours[k], iris_x, iris_y, iris_r, dx, dy)
-        _redirect_window(crops[k, :rows, col0:col1], masks[k, :rows, col0:col1], contours[k],
-                         iris_x, iris_y, iris_r, dx, dy, closing, col0, out[k, :rows, col0:col1])
+        _redirect_window(crops[k, :rows, col0:col1], lum[:rows, col0:col1], masks[k, :rows, col0:col1],
+                         contours[k], iris_x, iris_y, iris_r, dx, dy, closing, col0,
+                         out[k, :rows, col0:col1])
     return out
 
 
