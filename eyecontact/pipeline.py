@@ -23,7 +23,7 @@ from .eyecrop import EYE_LANDMARKS, eye_corners, eye_looks_visible, extract_eye
 from .landmarks import FaceLandmarker
 from .redirect import Redirector, load_redirector
 from .redirect.analytic import AnalyticRedirector
-from .smoothing import OneEuroFilter, landmark_filter
+from .smoothing import AnchoredPointFilter
 from .types import EyeCrop, EyeGaze, EyeRequest, FaceLandmarks, FaceResult, FrameResult, HeadPose
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,23 @@ SMOOTHED_POINTS = np.array(sorted(
        for i in spec[key]}  # type: ignore[attr-defined]
     | {spec["iris_center"] for spec in EYE_LANDMARKS.values()}  # type: ignore[misc]
     | set(geometry.UPPER_LID_MID.values()) | set(geometry.LOWER_LID_MID.values())))
+
+
+def _smoothing_groups() -> tuple[np.ndarray, list[np.ndarray]]:
+    """Groups of SMOOTHED_POINTS for AnchoredPointFilter (positions in SMOOTHED_POINTS): each
+    eye's lids and iris, anchored at its corners; the rest (head-pose points), at their mean."""
+    position = {int(p): k for k, p in enumerate(SMOOTHED_POINTS)}
+    groups = np.full(len(SMOOTHED_POINTS), len(EYE_LANDMARKS), np.int64)
+    anchors = []
+    for g, spec in enumerate(EYE_LANDMARKS.values()):
+        members = [*spec["upper"], *spec["lower"], *spec["iris_ring"], spec["iris_center"]]  # type: ignore[misc]
+        groups[[position[i] for i in members]] = g
+        anchors.append(np.array([position[spec["upper"][0]], position[spec["upper"][-1]]]))  # type: ignore[index]
+    anchors.append(np.flatnonzero(groups == len(EYE_LANDMARKS)))
+    return groups, anchors
+
+
+SMOOTHING_GROUPS = _smoothing_groups()
 
 
 class FrameError(ValueError):
@@ -68,7 +85,7 @@ class FaceState:
     """What the pipeline remembers about one tracked face between frames."""
 
     pose: HeadPose | None = None
-    smoother: OneEuroFilter | None = None  # landmark points, so a still face gives a still result
+    smoother: AnchoredPointFilter | None = None  # landmark points, so a still face gives a still result
     last_seen_s: float = 0.0
 
 
@@ -213,7 +230,7 @@ class Pipeline:
         if not self.settings.smoothing or self.settings.static_images:
             return face
         if state.smoother is None:
-            state.smoother = landmark_filter(face.width_px)
+            state.smoother = AnchoredPointFilter(*SMOOTHING_GROUPS, face_width_px=face.width_px)
         points = face.points.copy()
         points[SMOOTHED_POINTS] = state.smoother(face.points[SMOOTHED_POINTS], now_s)
         return FaceLandmarks(points, face.depth, face.frame_size, face.face_id)

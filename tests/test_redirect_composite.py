@@ -50,7 +50,9 @@ def test_zero_request_is_identity():
 
 @pytest.mark.parametrize("d_yaw,d_pitch", [(10.0, 0.0), (-10.0, 0.0), (0.0, 8.0), (0.0, -8.0)])
 def test_iris_moves_by_eyeball_model(d_yaw, d_pitch):
-    eye = drawn_eye()
+    # Raised from a downward look: the lower lid covers the bottom of the iris, as it does on a
+    # real eye looking down (an iris already clear of the lower lid is not raised; see below).
+    eye = drawn_eye(iris_y=23.0) if d_pitch > 0 else drawn_eye()
     out = AnalyticRedirector().redirect([eye], [EyeRequest(0, 0, d_pitch, d_yaw, 1.0)])[0]
     moved = dark_centroid(out) - dark_centroid(eye.pixels)
     # Vertical shifts are asked VERTICAL_SHIFT_GAIN x the eyeball model's (what the lids hide).
@@ -65,6 +67,27 @@ def test_iris_moves_by_eyeball_model(d_yaw, d_pitch):
         # (The warp before the 1.3x gain and the full upward lid follow moved it 2.36 px up.)
         assert abs(moved[0]) < 0.5
         assert abs(want[1]) <= abs(moved[1]) <= abs(want[1]) + 1.5
+
+
+def _white_below_iris(px: np.ndarray, column: int) -> int:
+    """Bright pixels in one column between the lowest iris pixel and the skin under the eye."""
+    col = px[:, column].astype(int).min(axis=1)
+    dark = np.flatnonzero(px[:, column].mean(axis=1) < 110)
+    below = col[dark.max() + 1:]
+    return int(np.argmax(below < 215)) if (below < 215).any() else len(below)
+
+
+def test_an_iris_clear_of_the_lower_lid_is_not_rolled_up():
+    """An eye that shows white under its iris already (the drawn eye: 0.5 px) is not raised
+    into a stare with a band of white under it; one whose iris the lower lid covers is."""
+    staring = drawn_eye()
+    out = AnalyticRedirector().redirect([staring], [EyeRequest(-10.0, 0, 15.0, 0, 1.0)])[0]
+    assert _white_below_iris(out, 32) <= _white_below_iris(staring.pixels, 32) + 1
+    assert abs(dark_centroid(out)[1] - dark_centroid(staring.pixels)[1]) < 1.0
+    looking_down = drawn_eye(iris_y=24.0)  # 3.5 px of the iris under the lower lid
+    out = AnalyticRedirector().redirect([looking_down], [EyeRequest(-10.0, 0, 15.0, 0, 1.0)])[0]
+    assert dark_centroid(looking_down.pixels)[1] - dark_centroid(out)[1] > 2.0
+    assert _white_below_iris(out, 32) <= 2
 
 
 def test_closed_lids_hide_the_iris():

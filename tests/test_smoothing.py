@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eyecontact.smoothing import OneEuroFilter, angle_filter, landmark_filter
+from eyecontact.smoothing import AnchoredPointFilter, OneEuroFilter, angle_filter, landmark_filter
 
 
 def _jitter(x: np.ndarray) -> float:
@@ -113,3 +113,34 @@ def test_a_point_has_one_cutoff_whatever_its_direction() -> None:
 def test_other_speed_axes_are_refused() -> None:
     with pytest.raises(ValueError):
         OneEuroFilter(speed_axis=0)
+
+
+def test_anchored_points_follow_a_moving_face_and_keep_a_steady_shape() -> None:
+    """A face swaying (25 px at 1 Hz sideways, 10 px at 0.7 Hz up and down; 1 px noise per
+    point): the eye outline stays on the eye (a plain landmark filter trails it by several
+    pixels, enough to cut the iris from the wrong place), and the iris against the eye corners
+    is steadier than detected."""
+    from eyecontact.pipeline import SMOOTHED_POINTS, SMOOTHING_GROUPS
+
+    rng = np.random.default_rng(2)
+    shape = rng.uniform(-80.0, 80.0, size=(len(SMOOTHED_POINTS), 2))
+    groups, anchors = SMOOTHING_GROUPS
+    iris = [k for k, p in enumerate(SMOOTHED_POINTS) if p == 468][0]
+    corners = anchors[0]
+    anchored, plain = AnchoredPointFilter(groups, anchors, face_width_px=200.0), landmark_filter(200.0)
+    lag_anchored, lag_plain, rel_raw, rel_out = [], [], [], []
+    for i in range(90):
+        t = i / 30.0
+        truth = shape + np.array([300.0 + 25.0 * np.sin(2.0 * np.pi * t), 240.0 + 10.0 * np.sin(1.4 * np.pi * t)])
+        seen = truth + rng.normal(0.0, 1.0, size=truth.shape)
+        a, p = anchored(seen, t), plain(seen, t)
+        if i >= 30:
+            lag_anchored.append(np.linalg.norm(a - truth, axis=1).mean())
+            lag_plain.append(np.linalg.norm(p - truth, axis=1).mean())
+            rel_raw.append(seen[iris] - seen[corners].mean(axis=0))
+            rel_out.append(a[iris] - a[corners].mean(axis=0))
+    # Measured: 3.0 px off with the plain filter, 1.0 anchored (the detected points: 1.25);
+    # the iris against the corners moves 1.3 px per frame as detected, 0.23 filtered.
+    assert np.mean(lag_plain) > 2.5  # what the plain filter did
+    assert np.mean(lag_anchored) < 1.2
+    assert _jitter(np.array(rel_out)) < _jitter(np.array(rel_raw)) / 3.0

@@ -44,6 +44,12 @@ LIMBUS = 1.08  # the moved disc includes the dark ring around the iris
 # ring around it (mean R+G+B) beats the mesh's centre's by this much.
 IRIS_SEARCH = (0.7, 0.5)
 IRIS_LOCATE_GAIN = 20.0
+# An eye looking at the camera shows no white below its iris: the lower lid covers the iris'
+# bottom edge or meets it. An upward move may uncover at most this share of the iris radius
+# between the iris and the lower lid; beyond that the eye reads as rolled up (a white band under
+# the iris), which is what larger asks produced where the iris already met the lower lid (a
+# child's eyes on a development clip, read by the face mesh as looking 17 deg down).
+MAX_SCLERA_BELOW = 0.15
 _AA = 4  # sub-pixel bits for anti-aliased polygon filling
 _MARGIN = 4  # window margin around everything that changes: blur and bilinear reach stay inside
 _UPPER = np.array([0, 1, 2, 3, 4, 5, 6, 7, 15])  # lid-contour indices, corner to corner
@@ -197,6 +203,18 @@ def _lid_source_rows(y_up: float, y_lo: float, shift: float, rows: int) -> np.nd
         else:
             src[y] = y * below + offset
     return src
+
+
+@kernel
+def _limited_rise(contour: np.ndarray, iris_x: float, iris_y: float, iris_r: float, dx: float,
+                  dy: float) -> float:
+    """``dy`` with an upward move (dy < 0) cut where it would show more than MAX_SCLERA_BELOW
+    of white between the moved iris and the lower lid; never turned into a downward move."""
+    if dy >= 0.0:
+        return dy
+    lower_lid = _interp(np.array([iris_x + dx]), contour[_LOWER, 0], contour[_LOWER, 1])[0]
+    highest = lower_lid - MAX_SCLERA_BELOW * iris_r - (iris_y + iris_r)  # shift of the iris' bottom
+    return max(dy, min(highest, 0.0))
 
 
 @kernel
@@ -379,6 +397,7 @@ def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
         iris_x, iris_y, iris_r, dx, dy, closing = params[k]
         lum = _luminance(crops[k])
         iris_x, iris_y = _located_iris(lum, masks[k], iris_x, iris_y, iris_r)
+        dy = _limited_rise(contours[k], iris_x, iris_y, iris_r, dx, dy)
         rows, col0, col1 = _change_window(contours[k], iris_x, iris_y, iris_r, dx, dy)
         _redirect_window(crops[k, :rows, col0:col1], lum[:rows, col0:col1], masks[k, :rows, col0:col1],
                          contours[k], iris_x, iris_y, iris_r, dx, dy, closing, col0,
