@@ -299,9 +299,9 @@ def test_iris_found_where_the_pixels_show_it():
 
     real = drawn_eye(iris_x=36.0)
     eye = dataclasses.replace(real, iris_center=np.array([32.0, 20.0]))
-    x, y = _located_iris(_luminance(eye.pixels), opening_masks([eye.lid_contour])[0], 32.0, 20.0,
-                         6.0 * LIMBUS)
-    assert abs(x - 36.0) <= 1.0 and abs(y - 20.0) <= 1.0
+    x = _located_iris(_luminance(eye.pixels), opening_masks([eye.lid_contour])[0], 32.0, 20.0,
+                      6.0 * LIMBUS)
+    assert abs(x - 36.0) <= 1.0
     request = EyeRequest(0, 0, 0, -15.0, 1.0)  # turn left: the iris moves ~3 px to the image left
     out = AnalyticRedirector().redirect([eye], [request])[0]
     dark = out.max(axis=2) < 110

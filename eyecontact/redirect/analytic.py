@@ -39,10 +39,10 @@ LID_FOLLOW_DOWN = 0.6
 # on the development clips, re-detection read ~60% of the asked vertical change without it.
 VERTICAL_SHIFT_GAIN = 1.3
 LIMBUS = 1.08  # the moved disc includes the dark ring around the iris
-# The disc is moved onto the iris seen in the pixels (_located_iris): searched this far from the
-# face mesh's centre (x, y; times the iris radius), and taken where its contrast against the
+# The disc is moved sideways onto the iris seen in the pixels (_located_iris): searched this far
+# from the face mesh's centre (times the iris radius), and taken where its contrast against the
 # ring around it (mean R+G+B) beats the mesh's centre's by this much.
-IRIS_SEARCH = (0.7, 0.5)
+IRIS_SEARCH_X = 0.7
 IRIS_LOCATE_GAIN = 20.0
 # An eye looking at the camera shows no white below its iris: the lower lid covers the iris'
 # bottom edge or meets it. An upward move may uncover at most this share of the iris radius
@@ -357,34 +357,31 @@ def _luminance(crop: np.ndarray) -> np.ndarray:
 
 @kernel
 def _located_iris(lum: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: float,
-                  radius: float) -> tuple[float, float]:
-    """Centre of the iris disc to move, found in the crop's pixels near the face mesh's.
+                  radius: float) -> float:
+    """Horizontal centre of the iris disc to move, found in the crop's pixels near the face
+    mesh's (the vertical centre stays the mesh's).
 
-    The mesh's iris centre can be off by 3-5 px in a 64 px crop: it lags the real iris on
-    eye-only glances, and sits low on some faces (both on the development clip of a child). A
-    disc cut there leaves part of the real iris behind, which then shows as a ghost iris
-    beside the moved one or as a pale ring under it. The disc goes where it is darkest against
-    a thin ring just outside it: within ±IRIS_SEARCH x radius of the mesh's centre, 2 px apart
-    and then 1 px around the best, and only where that clearly beats the mesh's centre
-    (IRIS_LOCATE_GAIN). ``lum``: the crop's R+G+B (_luminance)."""
-    coarse, bx, by = -1e9, iris_x, iris_y
-    reach_x, reach_y = int(IRIS_SEARCH[0] * radius), int(IRIS_SEARCH[1] * radius)
-    for j in range(-reach_y, reach_y + 1, 2):
-        for i in range(-reach_x, reach_x + 1, 2):
-            s = _disc_contrast(lum, mask, iris_x + i, iris_y + j, radius, 2)
-            if s > coarse:
-                coarse, bx, by = s, iris_x + i, iris_y + j
+    The mesh's iris centre can trail the real iris sideways by a few pixels of a 64 px crop
+    on eye-only glances; a disc cut there leaves part of the real iris behind, which shows as
+    a ghost iris beside the moved one. The disc goes where it is darkest against a thin ring
+    just outside it: within ±IRIS_SEARCH_X x radius of the mesh's centre, 2 px apart and then
+    1 px around the best, and only where that clearly beats the mesh's centre
+    (IRIS_LOCATE_GAIN). Only sideways: up and down the lids hide the iris' edges and the dark
+    lashes of the upper lid drew the search 2-4 px too high, which left the real iris' bottom
+    behind as a dark arc under the moved one. ``lum``: the crop's R+G+B (_luminance)."""
+    coarse, bx = -1e9, iris_x
+    reach = int(IRIS_SEARCH_X * radius)
+    for i in range(-reach, reach + 1, 2):
+        s = _disc_contrast(lum, mask, iris_x + i, iris_y, radius, 2)
+        if s > coarse:
+            coarse, bx = s, iris_x + i
     base = _disc_contrast(lum, mask, iris_x, iris_y, radius)
-    best = base
-    cx, cy = bx, by
-    for j in range(-1, 2):
-        for i in range(-1, 2):
-            s = _disc_contrast(lum, mask, cx + i, cy + j, radius)
-            if s > best:
-                best, bx, by = s, cx + i, cy + j
-    if best < base + IRIS_LOCATE_GAIN:
-        return iris_x, iris_y
-    return bx, by
+    best, cx = base, bx
+    for i in range(-1, 2):
+        s = _disc_contrast(lum, mask, cx + i, iris_y, radius)
+        if s > best:
+            best, bx = s, cx + i
+    return bx if best >= base + IRIS_LOCATE_GAIN else iris_x
 
 
 @kernel
@@ -396,7 +393,7 @@ def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
     for k in range(len(crops)):
         iris_x, iris_y, iris_r, dx, dy, closing = params[k]
         lum = _luminance(crops[k])
-        iris_x, iris_y = _located_iris(lum, masks[k], iris_x, iris_y, iris_r)
+        iris_x = _located_iris(lum, masks[k], iris_x, iris_y, iris_r)
         dy = _limited_rise(contours[k], iris_x, iris_y, iris_r, dx, dy)
         rows, col0, col1 = _change_window(contours[k], iris_x, iris_y, iris_r, dx, dy)
         _redirect_window(crops[k, :rows, col0:col1], lum[:rows, col0:col1], masks[k, :rows, col0:col1],
