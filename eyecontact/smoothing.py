@@ -141,10 +141,6 @@ class AnchoredPointFilter:
         self.anchor_filter = OneEuroFilter(min_cutoff=anchor_cutoff_hz, beta=8.0 / max(face_width_px, 1.0),
                                            d_cutoff=1.0, speed_axis=-1)
 
-    def reset(self) -> None:
-        self.offsets.reset()
-        self.anchor_filter.reset()
-
     def __call__(self, points: np.ndarray, t: float) -> np.ndarray:
         points = np.asarray(points, dtype=np.float64)
         anchors = np.stack([points[a].mean(axis=0) for a in self.anchors])

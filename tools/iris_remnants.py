@@ -11,7 +11,7 @@ the iris where it was, in the output around where it was moved to. The output's 
 the input's is what the warp added; near 0 is clean.
 
 Runs the CLI's pipeline with synthesised blinks off and the analytic redirector, and asks the
-redirector's own helpers where it cut and put each iris.
+redirector's own helper (analytic.iris_placement) where it cut and put each iris.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def added_by_warp(plan: EyePlan, output: np.ndarray) -> int | None:
     contour = eye.lid_contour.astype(np.float64)
     mask = analytic.opening_masks([eye.lid_contour])[0]
     cy = float(eye.iris_center[1])
-    cx = analytic._located_iris(analytic._luminance(eye.pixels), mask, float(eye.iris_center[0]), cy, radius)
-    dy = analytic._limited_rise(contour, cx, cy, radius, dx, dy)
+    cx, dy = analytic.iris_placement(analytic._luminance(eye.pixels), mask, contour,
+                                     float(eye.iris_center[0]), cy, radius, dx, dy)
     opening = mask > 200
     before = dark_outside_disc(eye.pixels, opening, cx, cy, radius)
     after = dark_outside_disc(output, opening, cx + dx, cy + dy, radius)

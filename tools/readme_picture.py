@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from eyecontact.config import ControlSettings, PipelineSettings
+from eyecontact.landmarks import FaceLandmarker
 from eyecontact.pipeline import Pipeline
 from eyecontact.video import EncodeOptions, process_video
 
@@ -35,9 +36,9 @@ def nth_frame(path: Path, index: int) -> np.ndarray:
 
 def face_box(frame: np.ndarray) -> tuple[int, int, int, int]:
     """x0, y0, x1, y1 around the face mesh, widened so hair and shoulders frame it."""
-    pipeline = Pipeline(PipelineSettings(static_images=True))
-    faces = pipeline.landmarker.detect(frame)
-    pipeline.close()
+    landmarker = FaceLandmarker(static_images=True)
+    faces = landmarker.detect(frame)
+    landmarker.close()
     if not faces:
         raise SystemExit("no face found in the chosen frame")
     pts = faces[0].points

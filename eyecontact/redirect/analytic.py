@@ -385,6 +385,15 @@ def _located_iris(lum: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: floa
 
 
 @kernel
+def iris_placement(lum: np.ndarray, mask: np.ndarray, contour: np.ndarray, iris_x: float, iris_y: float,
+                   iris_r: float, dx: float, dy: float) -> tuple[float, float]:
+    """Where the disc is cut (its x; y stays the mesh's) and the vertical shift it gets:
+    _located_iris, then _limited_rise."""
+    x = _located_iris(lum, mask, iris_x, iris_y, iris_r)
+    return x, _limited_rise(contour, x, iris_y, iris_r, dx, dy)
+
+
+@kernel
 def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
                     params: np.ndarray) -> np.ndarray:
     """Redirect n crops ((n, H, W, 3) uint8, opening masks (n, H, W) uint8, lid contours
@@ -393,8 +402,7 @@ def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
     for k in range(len(crops)):
         iris_x, iris_y, iris_r, dx, dy, closing = params[k]
         lum = _luminance(crops[k])
-        iris_x = _located_iris(lum, masks[k], iris_x, iris_y, iris_r)
-        dy = _limited_rise(contours[k], iris_x, iris_y, iris_r, dx, dy)
+        iris_x, dy = iris_placement(lum, masks[k], contours[k], iris_x, iris_y, iris_r, dx, dy)
         rows, col0, col1 = _change_window(contours[k], iris_x, iris_y, iris_r, dx, dy)
         _redirect_window(crops[k, :rows, col0:col1], lum[:rows, col0:col1], masks[k, :rows, col0:col1],
                          contours[k], iris_x, iris_y, iris_r, dx, dy, closing, col0,
