@@ -15,7 +15,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .compiled import kernel, split_position
+from .compiled import cubic_weights, kernel, split_position
 from .eyecrop import CROP_H, CROP_W, CORNER_X0, CORNER_X1, CORNER_Y
 from .types import EyeCrop
 
@@ -96,7 +96,8 @@ def _change_weight(before: np.ndarray, after: np.ndarray, region: np.ndarray,
 def _paste(frame: np.ndarray, pixels: np.ndarray, weight: np.ndarray, box: tuple[int, int, int, int],
            to_crop: np.ndarray, to_frame: np.ndarray, share: float) -> None:
     """Blend one crop into ``frame`` in place: each frame pixel of the crop's footprint takes
-    the bilinear sample of ``pixels`` at its crop position, by the sampled ``weight`` * share.
+    the bicubic sample of ``pixels`` at its crop position, by the bilinear sample of
+    ``weight`` * share.
     ``box`` (x0, y0, x1, y1): the crop area outside which the weight is 0."""
     height, width = frame.shape[:2]
     rows, cols = weight.shape
@@ -110,13 +111,14 @@ def _paste(frame: np.ndarray, pixels: np.ndarray, weight: np.ndarray, box: tuple
     x0, y0 = max(int(math.floor(fx0)) - 2, 0), max(int(math.floor(fy0)) - 2, 0)
     x1, y1 = min(int(math.ceil(fx1)) + 3, width), min(int(math.ceil(fy1)) + 3, height)
     (a, b, c), (d, e, f) = to_crop
+    patch = np.empty(3)
     for y in range(y0, y1):
         for x in range(x0, x1):
             u0, fu = split_position(a * x + b * y + c)
             v0, fv = split_position(d * x + e * y + f)
             if u0 < -1 or u0 >= cols or v0 < -1 or v0 >= rows:
                 continue
-            # Bilinear taps; a tap outside the crop has weight 0 (and no pixel).
+            # The blend weight from bilinear taps; a tap outside the crop has weight 0.
             u1, v1 = u0 + 1, v0 + 1
             w00 = (1.0 - fu) * (1.0 - fv) if u0 >= 0 and v0 >= 0 else 0.0
             w10 = fu * (1.0 - fv) if u1 < cols and v0 >= 0 else 0.0
@@ -127,10 +129,20 @@ def _paste(frame: np.ndarray, pixels: np.ndarray, weight: np.ndarray, box: tuple
                              + w01 * weight[vv1, uu0] + w11 * weight[vv1, uu1])
             if alpha <= 0.0:
                 continue  # the frame keeps its exact pixel
+            # The pixels themselves: cubic taps (edge pixels repeat), which keep the eye's
+            # detail where bilinear ones blurred it (see compiled.cubic_weights).
+            cu, cv = cubic_weights(fu), cubic_weights(fv)
+            patch[:] = 0.0
+            for j in range(4):
+                vv = min(max(v0 - 1 + j, 0), rows - 1)
+                for i in range(4):
+                    uu = min(max(u0 - 1 + i, 0), cols - 1)
+                    w = cv[j] * cu[i]
+                    for ch in range(3):
+                        patch[ch] += w * pixels[vv, uu, ch]
             for ch in range(3):
-                patch = np.rint(w00 * pixels[vv0, uu0, ch] + w10 * pixels[vv0, uu1, ch]
-                                + w01 * pixels[vv1, uu0, ch] + w11 * pixels[vv1, uu1, ch])
-                frame[y, x, ch] = min(np.rint(frame[y, x, ch] * (1.0 - alpha) + patch * alpha), 255.0)
+                value = min(max(np.rint(patch[ch]), 0.0), 255.0)
+                frame[y, x, ch] = min(np.rint(frame[y, x, ch] * (1.0 - alpha) + value * alpha), 255.0)
 
 
 @kernel

@@ -114,7 +114,8 @@ def extract_eye(frame: np.ndarray, landmarks: FaceLandmarks, side: EyeSide,
     """
     a, b = eye_corners(landmarks, side)
     to_crop = crop_affine(a, b)
-    pixels = cv2.warpAffine(frame, to_crop, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR,
+    # Cubic, like the paste back (composite): bilinear both ways softened the eye visibly.
+    pixels = cv2.warpAffine(frame, to_crop, (CROP_W, CROP_H), flags=cv2.INTER_CUBIC,
                             borderMode=cv2.BORDER_REPLICATE)
     scale = math.hypot(to_crop[0, 0], to_crop[0, 1])  # crop pixels per frame pixel
     pts = apply_affine(to_crop, landmarks.points[_CROP_POINTS[side]])

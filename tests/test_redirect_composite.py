@@ -275,6 +275,32 @@ def test_composite_puts_the_crop_where_its_affine_says():
     assert not ((frame.max(axis=2) > 0) & (footprint == 0)).any()
 
 
+def test_an_eye_pasted_back_keeps_its_detail(astronaut_frames):
+    """A crop taken out of a real photograph and pasted back brighter by 12 must come back as
+    the same eye, brighter by 12: the resampling out and back must not soften it. (Bilinear
+    both ways, as before, missed by 5.0 levels on average and kept 0.77 of the detail.)"""
+    from eyecontact.eyecrop import extract_eye, lid_contour_px
+    from eyecontact.landmarks import FaceLandmarker
+
+    frame = astronaut_frames[0]
+    face = FaceLandmarker().detect(frame)[0]
+    for side in ("right", "left"):
+        eye = extract_eye(frame, face, side, 12.0)
+        out = frame.copy()
+        composite_eye(out, eye, np.clip(eye.pixels.astype(np.int16) + 12, 0, 255).astype(np.uint8))
+        opening = np.zeros(frame.shape[:2], np.uint8)
+        cv2.fillPoly(opening, [np.round(opening_polygon(lid_contour_px(face, side))).astype(np.int32)], 1)
+        inside = opening.astype(bool)
+        assert inside.sum() > 60
+
+        def detail(image):
+            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+            return np.abs(cv2.Laplacian(gray, cv2.CV_32F))[inside].mean()
+
+        assert np.abs(out.astype(np.float64) - 12.0 - frame)[inside].mean() < 2.0
+        assert detail(out) / detail(frame) > 0.9
+
+
 def test_opening_mask_is_the_whole_eye_opening():
     # The lid contour lists both lids left to right; the mask must be the almond between them,
     # not a self-crossing polygon that leaves a wedge of the opening out (it did: the wedge

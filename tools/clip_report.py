@@ -6,7 +6,8 @@ For each clip: processes it with the CLI's code path, then checks frame count, f
 packets against the input, the change outside the eye regions (decoded output vs decoded
 input, i.e. re-encoding only), the gaze offset from the camera before and after measured by
 running the landmarks again on the output (the project's own re-detection, not an
-independent estimator), and the processing speed relative to real time.
+independent estimator), how much of the eyes' detail the corrected frames keep, and the
+processing speed relative to real time.
 
 Offsets are given two ways: per eye (each eye's angle to the camera, averaged) and for the
 face (the mean of the two gaze directions against the direction from between the eyeballs to
@@ -23,11 +24,12 @@ import time
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from eyecontact import geometry
 from eyecontact.config import DEFAULT_REDIRECTOR, ControlSettings, PipelineSettings
-from eyecontact.eyecrop import EYE_LANDMARKS
+from eyecontact.eyecrop import EYE_LANDMARKS, lid_contour_px, opening_polygon
 from eyecontact.landmarks import FaceLandmarker
 from eyecontact.pipeline import Pipeline
 from eyecontact.types import FaceLandmarks
@@ -106,6 +108,24 @@ def eye_mask(face, shape) -> np.ndarray:
     return mask
 
 
+def opening_detail(fin: np.ndarray, fout: np.ndarray, face) -> float | None:
+    """Detail (mean |Laplacian| of the grey image) inside both eye openings of the output
+    over the input's, where the output's openings changed beyond re-encoding (mean absolute
+    difference over 4 levels); None elsewhere. Below 1: the corrected eyes came out softer."""
+    mask = np.zeros(fin.shape[:2], np.uint8)
+    for side in ("right", "left"):
+        cv2.fillPoly(mask, [np.round(opening_polygon(lid_contour_px(face, side))).astype(np.int32)], 1)
+    inside = mask.astype(bool)
+    if inside.sum() < 30 or np.abs(fin[inside].astype(np.int16) - fout[inside]).mean() <= 4.0:
+        return None
+
+    def detail(image: np.ndarray) -> float:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(np.abs(cv2.Laplacian(gray, cv2.CV_32F))[inside].mean())
+
+    return detail(fout) / max(detail(fin), 1e-6)
+
+
 def measure(clip: Path, redirector: str, model_path: str | None = None, seed: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out_path = Path(tmp) / ("out" + clip.suffix)
@@ -123,7 +143,7 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         before, after, below, outside_mae = [], [], [], []
         face_before, face_after, face_after_iris, vergence_change = [], [], [], []
         far_change, aperture_in, aperture_out = [], [], []
-        flicker_in, flicker_out = [], []
+        flicker_in, flicker_out, detail = [], [], []
         prev = None
         for fin, fout in zip(frames(clip), frames(out_path)):
             face, pose_in, g_in = offsets(fin, lm_in)
@@ -136,6 +156,9 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
                     flicker_in.append(float(np.abs(fin[eyes].astype(np.int16) - prev[0][eyes]).mean()))
                     flicker_out.append(float(np.abs(fout[eyes].astype(np.int16) - prev[1][eyes]).mean()))
                 prev = (fin.astype(np.int16), fout.astype(np.int16))
+                ratio = opening_detail(fin, fout, face)
+                if ratio is not None:
+                    detail.append(ratio)
             else:
                 prev = None
             if g_in and g_out:
@@ -190,6 +213,9 @@ def measure(clip: Path, redirector: str, model_path: str | None = None, seed: in
         "far_frames": len(far_change),
         "far_offset_change_median": round(float(np.median(far_change)), 2) if far_change else None,
         "eye_flicker_ratio": round(float(np.mean(flicker_out) / max(np.mean(flicker_in), 1e-6)), 3) if flicker_in else None,
+        # Detail kept inside the corrected eye openings (output / input, median over frames).
+        "eye_detail_frames": len(detail),
+        "eye_detail_ratio": round(float(np.median(detail)), 3) if detail else None,
         "aperture_correlation": round(float(np.corrcoef(aperture_in, aperture_out)[0, 1]), 3) if len(aperture_in) > 2 else None,
         "speed_x_realtime": round(duration / elapsed, 2),
         "processing_fps": round(summary.frames_out / elapsed, 1),

@@ -12,7 +12,7 @@ The per-pixel work is one compiled kernel over every crop of the frame (see
 eyecontact.compiled for why). Per crop only a window that holds the opening, both iris
 positions and the upper-lid band (the crop's top rows down to just below the lower lid) is
 processed; it keeps a margin around everything that changes, so what the blur and the
-bilinear samples read across its edges never reaches a written pixel.
+interpolation taps read across its edges never reaches a written pixel.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..compiled import kernel, split_position
+from ..compiled import cubic_weights, kernel, split_position
 from ..eyecrop import CORNER_X0, CORNER_X1, CROP_H, CROP_W, opening_polygon
 from ..types import EyeCrop, EyeRequest
 
@@ -51,7 +51,7 @@ IRIS_LOCATE_GAIN = 20.0
 # child's eyes on a development clip, read by the face mesh as looking 17 deg down).
 MAX_SCLERA_BELOW = 0.15
 _AA = 4  # sub-pixel bits for anti-aliased polygon filling
-_MARGIN = 4  # window margin around everything that changes: blur and bilinear reach stay inside
+_MARGIN = 4  # window margin around all that changes: blur (3 px) and cubic taps (2 px) stay inside
 _UPPER = np.array([0, 1, 2, 3, 4, 5, 6, 7, 15])  # lid-contour indices, corner to corner
 _LOWER = np.array([0, 8, 9, 10, 11, 12, 13, 14, 15])
 # The hole left by the iris is filled with flat sclera colour, then softened with this blur
@@ -272,19 +272,26 @@ def _redirect_window(window: np.ndarray, lum: np.ndarray, mask: np.ndarray, cont
                     eye[y, x, c] = pixels[y, x, c]
                 continue
             x0, fx = split_position(x - dx)
-            moved[:] = 0.0
-            valid = 0.0
+            valid = 0.0  # how much of the source is visible iris: bilinear taps
             for j in range(2):
                 wy = fy if j else 1.0 - fy
                 yy = y0 + j
                 for i in range(2):
-                    w = wy * (fx if i else 1.0 - fx)
                     xx = x0 + i
                     if 0 <= yy < rows and 0 <= xx < cols:  # outside: no iris (weight 0)
-                        valid += w * seen[yy, xx]
-                    sy, sx = min(max(yy, 0), rows - 1), min(max(xx, 0), cols - 1)  # edge pixels repeat
+                        valid += wy * (fx if i else 1.0 - fx) * seen[yy, xx]
+            # Its colour: cubic taps, edge pixels repeat (bilinear ones blurred the moved iris).
+            cx, cy = cubic_weights(fx), cubic_weights(fy)
+            moved[:] = 0.0
+            for j in range(4):
+                sy = min(max(y0 - 1 + j, 0), rows - 1)
+                for i in range(4):
+                    sx = min(max(x0 - 1 + i, 0), cols - 1)
+                    w = cy[j] * cx[i]
                     for c in range(3):
                         moved[c] += w * pixels[sy, sx, c]
+            for c in range(3):
+                moved[c] = min(max(moved[c], 0.0), 255.0)
             for c in range(3):
                 m = iris_colour[c] * (1.0 - valid) + moved[c] * valid
                 b = ball[y, x, c] * (1.0 - o) + blurred[y, x, c] * o
@@ -313,9 +320,12 @@ def _redirect_window(window: np.ndarray, lum: np.ndarray, mask: np.ndarray, cont
         src = _lid_source_rows(y_up[x], y_lo[x], shifts[x], rows)
         for y in range(rows):
             y0, fy = split_position(src[y])
-            y0, y1 = min(max(y0, 0), rows - 1), min(max(y0 + 1, 0), rows - 1)
+            w = cubic_weights(fy)  # cubic taps down the column, edge rows repeat
             for c in range(3):
-                out[y, x, c] = min(np.rint(eye[y0, x, c] * (1.0 - fy) + eye[y1, x, c] * fy), 255.0)
+                value = 0.0
+                for j in range(4):
+                    value += w[j] * eye[min(max(y0 - 1 + j, 0), rows - 1), x, c]
+                out[y, x, c] = min(max(np.rint(value), 0.0), 255.0)
 
 
 @kernel
