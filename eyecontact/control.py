@@ -134,15 +134,26 @@ class FaceDecision:
     # it already reads as eye contact (ControlSettings.settle_*), 1 from a few degrees out.
     # Unlike ``share`` it is not eased: it is a smooth function of the (smoothed) offset.
     need: float = 1.0
+    # The largest rotation asked of an eye, degrees. The applied share eases down over
+    # 0.15-0.3 s when the gaze leaves the corrected range, and a fast glance gets 30-65 deg
+    # away meanwhile: at nearly full share the warp then dragged an eye from its corner, which
+    # no warp renders cleanly. In steady use no ask exceeds the gaze range's low end, so this
+    # cap (set to it) only bounds those transitions.
+    max_correction_deg: float = math.inf
 
     def eye_request_angles(self, side: str, current_pitch: float, current_yaw: float,
                            camera_pitch: float, camera_yaw: float) -> tuple[float, float]:
         """(delta_pitch, delta_yaw) for this eye: the applied share of the rotation from where
-        it looks to the camera direction shifted by the look-away offset."""
+        it looks to the camera direction shifted by the look-away offset, at most
+        ``max_correction_deg`` in size (the same direction)."""
         s = self.eye_share.get(side, 0.0)
         dp, dy = self.look_away
         n = self.need
-        return (s * (n * (camera_pitch - current_pitch) + dp), s * (n * (camera_yaw - current_yaw) + dy))
+        pitch, yaw = s * (n * (camera_pitch - current_pitch) + dp), s * (n * (camera_yaw - current_yaw) + dy)
+        size = math.hypot(pitch, yaw)
+        if size > self.max_correction_deg:
+            pitch, yaw = pitch * self.max_correction_deg / size, yaw * self.max_correction_deg / size
+        return pitch, yaw
 
 
 # --------------------------------------------------------------------------------------------
@@ -487,6 +498,7 @@ class FaceController:
             lids=lids.phase,
             factors=factors,
             need=need,
+            max_correction_deg=self.settings.gaze_low_deg,
         )
 
 

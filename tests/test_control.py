@@ -269,6 +269,25 @@ def test_eye_request_angles() -> None:
     assert d.eye_request_angles("left", -10.0, 4.0, 0.0, 0.0) == (0.0, 0.0)
 
 
+def test_a_fast_glance_away_is_never_corrected_by_more_than_the_gaze_range() -> None:
+    """The share eases down over 0.15-0.3 s when the gaze leaves the corrected range; a glance
+    that gets 60 deg off within two frames must not be dragged back by nearly 60 deg meanwhile.
+    Asks stay within gaze_low_deg, in the direction of the full correction; in steady use
+    (here 15 deg off) the whole offset is still corrected."""
+    ctrl = FaceController(quiet(), 30)
+    glance = lambda t: 15.0 if t < 1.0 else (35.0 if t < 1.04 else 60.0)  # noqa: E731
+    _, ds = run(ctrl, 30, 2.0, lambda t: meas(t, glance(t)))
+    asks = [d.eye_request_angles("right", -glance(i / 30) * 0.6, glance(i / 30) * 0.8, 0.0, 0.0)
+            for i, d in enumerate(ds)]
+    sizes = np.array([math.hypot(*a) for a in asks])
+    assert sizes[29] == pytest.approx(15.0)  # steady at 15 deg: all of it
+    after = sizes[30:]
+    assert ds[32].share > 0.9  # still easing down two frames into the glance...
+    assert after.max() == pytest.approx(ControlSettings().gaze_low_deg)  # ...but capped
+    assert all(a[0] > 0 and a[1] < 0 for a in asks[30:] if math.hypot(*a) > 0)
+    assert after[-1] == 0.0
+
+
 # -- real blinks -------------------------------------------------------------------------------
 
 
