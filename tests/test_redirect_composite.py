@@ -10,7 +10,7 @@ from eyecontact.composite import composite_eye
 from eyecontact.config import PipelineSettings
 from eyecontact.eyecrop import CROP_H, CROP_W, EYE_LANDMARKS, opening_polygon
 from eyecontact.pipeline import Pipeline
-from eyecontact.redirect.analytic import VERTICAL_SHIFT_GAIN, AnalyticRedirector, opening_masks
+from eyecontact.redirect.analytic import LIMBUS, VERTICAL_SHIFT_GAIN, AnalyticRedirector, opening_masks
 from eyecontact.redirect.base import IdentityRedirector
 from eyecontact.types import EyeCrop, EyeRequest
 
@@ -299,6 +299,60 @@ def test_an_eye_pasted_back_keeps_its_detail(astronaut_frames):
 
         assert np.abs(out.astype(np.float64) - 12.0 - frame)[inside].mean() < 2.0
         assert detail(out) / detail(frame) > 0.9
+
+
+def _shaded_eye(iris_x: float, iris_px: float = 6.0, mesh_iris_px: float = 6.0) -> tuple[EyeCrop, np.ndarray]:
+    """A drawn eye whose white is darker towards the upper lid and the corners, as lit eyes
+    are; iris of ``iris_px`` radius where the landmarks say ``mesh_iris_px``. Also returns
+    the opening (bool)."""
+    px = np.full((CROP_H, CROP_W, 3), (200, 150, 120), np.uint8)
+    xs = np.linspace(12.8, 51.2, 9)
+    half = np.sin(np.linspace(0, np.pi, 9)) * 9.0
+    upper, lower = np.stack([xs, 20.0 - half], 1), np.stack([xs, 20.0 + half], 1)
+    opening = np.zeros(px.shape[:2], np.uint8)
+    cv2.fillPoly(opening, [np.vstack([upper, lower[::-1]]).astype(np.int32)], 1)
+    inside = opening > 0
+    yy, xx = np.mgrid[:CROP_H, :CROP_W]
+    shade = 235.0 - 5.0 * np.clip(20 - yy, 0, None) - 0.08 * (xx - 32.0) ** 2
+    white = np.clip(np.stack([shade, shade - 5, shade - 10], -1), 0, 255).astype(np.uint8)
+    px[inside] = white[inside]
+    px[(np.hypot(xx - iris_x, yy - 20.0) <= iris_px) & inside] = (60, 40, 30)
+    ident = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    eye = EyeCrop("right", px, ident, ident, np.vstack([upper[:8], lower[1:]]),
+                  np.array([iris_x, 20.0]), mesh_iris_px / LIMBUS, 13.4)
+    return eye, inside
+
+
+def _sideways(px: float) -> EyeRequest:
+    """A request that moves the iris ``px`` crop pixels to the right (eyeball radius 13.4)."""
+    return EyeRequest(0.0, 0.0, 0.0, float(np.degrees(np.arcsin(px / 13.4))))
+
+
+def test_the_white_left_where_the_iris_was_is_shaded_like_the_white_beside_it():
+    """Moved 12 px sideways, the iris uncovers white that must look like the white the same
+    eye shows there (drawn with the iris already at the new place), not one flat colour: the
+    brightest half's mean (as before) missed it by 7.2 levels on average."""
+    before, inside = _shaded_eye(24.0)
+    truth, _ = _shaded_eye(36.0)
+    out = AnalyticRedirector().redirect([before], [_sideways(12.0)])[0]
+    yy, xx = np.mgrid[:CROP_H, :CROP_W]
+    uncovered = inside & (np.hypot(xx - 24.0, yy - 20.0) <= 6.0) & (np.hypot(xx - 36.0, yy - 20.0) > 6.0)
+    uncovered = cv2.erode(uncovered.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert uncovered.sum() > 40
+    assert np.abs(out.astype(np.float64) - truth.pixels)[uncovered].mean() < 6.0
+
+
+def test_an_iris_larger_than_the_landmarks_say_moves_whole():
+    """The face mesh's iris ring can be smaller than the iris in the pixels (a child's eyes on
+    a development clip): a disc of the mesh's size moved only the iris' middle and left its
+    rim behind as a dark ring. The disc is sized to the iris the pixels show."""
+    before, inside = _shaded_eye(24.0, iris_px=7.5, mesh_iris_px=6.0)
+    out = AnalyticRedirector().redirect([before], [_sideways(10.0)])[0]
+    yy, xx = np.mgrid[:CROP_H, :CROP_W]
+    # Outside the moved iris (+1 px), clear of the opening's anti-aliased edge.
+    clear = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    away = clear & (np.hypot(xx - 34.0, yy - 20.0) > 8.5)
+    assert (out.mean(axis=2)[away] < 120).sum() == 0  # no dark rim left behind
 
 
 def test_opening_mask_is_the_whole_eye_opening():

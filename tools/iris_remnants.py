@@ -54,8 +54,8 @@ def added_by_warp(plan: EyePlan, output: np.ndarray) -> int | None:
     contour = eye.lid_contour.astype(np.float64)
     mask = analytic.opening_masks([eye.lid_contour])[0]
     cy = float(eye.iris_center[1])
-    cx, dy = analytic.iris_placement(analytic._luminance(eye.pixels), mask, contour,
-                                     float(eye.iris_center[0]), cy, radius, dx, dy)
+    cx, _, dy = analytic.iris_placement(analytic._luminance(eye.pixels), mask, contour,
+                                        float(eye.iris_center[0]), cy, radius, dx, dy)
     opening = mask > 200
     before = dark_outside_disc(eye.pixels, opening, cx, cy, radius)
     after = dark_outside_disc(output, opening, cx + dx, cy + dy, radius)

@@ -44,6 +44,7 @@ LIMBUS = 1.08  # the moved disc includes the dark ring around the iris
 # ring around it (mean R+G+B) beats the mesh's centre's by this much.
 IRIS_SEARCH_X = 0.7
 IRIS_LOCATE_GAIN = 20.0
+IRIS_RADIUS_MAX = 1.3
 # An eye looking at the camera shows no white below its iris: the lower lid covers the iris'
 # bottom edge or meets it. An upward move may uncover at most this share of the iris radius
 # between the iris and the lower lid; beyond that the eye reads as rolled up (a white band under
@@ -57,6 +58,7 @@ _LOWER = np.array([0, 8, 9, 10, 11, 12, 13, 14, 15])
 # The hole left by the iris is filled with flat sclera colour, then softened with this blur
 # (sigma 0.6 px) so the fill takes on a little of the surrounding shading.
 _FILL_BLUR = cv2.getGaussianKernel(7, 0.6).ravel().astype(np.float64)
+SCLERA_SAMPLE_PX = 3.0  # width of the white sampled beside the iris on each row
 _FALLBACK_SCLERA = np.array([200.0, 190.0, 185.0])  # when too little white shows to measure
 
 
@@ -115,6 +117,61 @@ def _sclera_colour(pixels: np.ndarray, lum: np.ndarray, opening: np.ndarray, iri
                     total[c] += pixels[y, x, c]
                 count += 1
     return total / count
+
+
+@kernel
+def _side_sample(pixels: np.ndarray, lum: np.ndarray, opening: np.ndarray, y: int, x_from: float,
+                 x_to: float, least: float) -> tuple[bool, np.ndarray]:
+    """Mean colour of the white of the eye on row ``y`` between columns ``x_from`` and
+    ``x_to``: pixels well inside the opening and at least ``least`` bright (R+G+B)."""
+    rows, cols = lum.shape
+    total = np.zeros(3)
+    count = 0
+    for x in range(max(int(math.ceil(min(x_from, x_to))), 0), min(int(max(x_from, x_to)) + 1, cols)):
+        if opening[y, x] > 0.9 and lum[y, x] >= least:
+            for c in range(3):
+                total[c] += pixels[y, x, c]
+            count += 1
+    return count > 0, total / max(count, 1)
+
+
+@kernel
+def _sclera_fill(pixels: np.ndarray, lum: np.ndarray, opening: np.ndarray, cx: float, cy: float,
+                 radius: float, sclera: np.ndarray) -> np.ndarray:
+    """Per row, the colour that replaces the iris (window columns; ``cx`` in them): the white
+    of the eye just beside the iris on that row, the mean of both sides where both show. A real
+    white is darker near the lids and the corners than in the middle; one flat colour (the
+    brightest half's mean) left a bright, flat crescent where the iris had been. Rows with no
+    white beside the iris take the nearest row's that has; with none at all, ``sclera``."""
+    rows = lum.shape[0]
+    least = 0.8 * (sclera[0] + sclera[1] + sclera[2])
+    found = np.zeros((rows, 3))
+    has = np.zeros(rows, np.bool_)
+    for y in range(rows):
+        half = radius * radius - (y - cy) ** 2
+        if half <= 0.0:
+            continue
+        reach = math.sqrt(half) + 1.5  # clear of the limbus
+        ok_l, left = _side_sample(pixels, lum, opening, y, cx - reach - SCLERA_SAMPLE_PX, cx - reach, least)
+        ok_r, right = _side_sample(pixels, lum, opening, y, cx + reach, cx + reach + SCLERA_SAMPLE_PX, least)
+        has[y] = ok_l or ok_r
+        if ok_l and ok_r:
+            found[y] = (left + right) / 2.0
+        elif ok_l:
+            found[y] = left
+        elif ok_r:
+            found[y] = right
+    out = np.empty((rows, 3))
+    for y in range(rows):
+        out[y] = sclera
+        for d in range(rows):
+            if y - d >= 0 and has[y - d]:
+                out[y] = found[y - d]
+                break
+            if y + d < rows and has[y + d]:
+                out[y] = found[y + d]
+                break
+    return out
 
 
 @kernel
@@ -247,14 +304,16 @@ def _redirect_window(window: np.ndarray, lum: np.ndarray, mask: np.ndarray, cont
     new_iris = _disc(rows, cols, col0, iris_x + dx, iris_y + dy, iris_r)
     seen = old_iris * opening
 
-    # Eyeball without its iris: sclera colour where the iris was, softened by a slight blur.
+    # Eyeball without its iris: the white of the eye where the iris was, shaded as the white
+    # beside it on the same row, softened by a slight blur.
     sclera = _sclera_colour(pixels, lum, opening, old_iris)
+    fill = _sclera_fill(pixels, lum, opening, iris_x - col0, iris_y, iris_r, sclera)
     ball = np.empty_like(pixels)
     for y in range(rows):
         for x in range(cols):
             o = old_iris[y, x]
             for c in range(3):
-                ball[y, x, c] = pixels[y, x, c] * (1.0 - o) + sclera[c] * o
+                ball[y, x, c] = pixels[y, x, c] * (1.0 - o) + fill[y, c] * o
     blurred = _fill_blurred(ball, old_iris)
 
     # The iris itself, moved: sample the original at the pre-shift position. Where the moved
@@ -395,12 +454,35 @@ def _located_iris(lum: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: floa
 
 
 @kernel
+def _iris_radius(lum: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: float, radius: float) -> float:
+    """Radius of the disc to move: the mesh's (``radius``), or larger where the pixels show
+    a larger iris, i.e. where a disc up to IRIS_RADIUS_MAX times as large, 0.5 px apart, has
+    the best contrast against the ring just outside it. The face mesh's iris ring can be
+    smaller than the iris (a child's eyes on a development clip): a disc of its size moved
+    the iris' middle and left its rim behind as a dark ring."""
+    best, chosen = _disc_contrast(lum, mask, iris_x, iris_y, radius), radius
+    steps = int((IRIS_RADIUS_MAX - 1.0) * radius / 0.5)
+    for k in range(1, steps + 1):
+        r = radius + 0.5 * k
+        s = _disc_contrast(lum, mask, iris_x, iris_y, r)
+        if s > best:
+            best, chosen = s, r
+    # A larger disc found in the pixels ends on the iris' last dark pixels; half a pixel more
+    # takes them whole through the disc's 1 px soft edge (LIMBUS does that for the mesh's).
+    return chosen + 0.5 if chosen > radius else radius
+
+
+@kernel
 def iris_placement(lum: np.ndarray, mask: np.ndarray, contour: np.ndarray, iris_x: float, iris_y: float,
-                   iris_r: float, dx: float, dy: float) -> tuple[float, float]:
-    """Where the disc is cut (its x; y stays the mesh's) and the vertical shift it gets:
-    _located_iris, then _limited_rise."""
+                   iris_r: float, dx: float, dy: float) -> tuple[float, float, float]:
+    """Where the disc is cut (its x; y stays the mesh's), its radius, and the vertical shift
+    it gets: _located_iris, _iris_radius (then _located_iris again at a larger radius), and
+    _limited_rise."""
     x = _located_iris(lum, mask, iris_x, iris_y, iris_r)
-    return x, _limited_rise(contour, x, iris_y, iris_r, dx, dy)
+    r = _iris_radius(lum, mask, x, iris_y, iris_r)
+    if r > iris_r:  # a larger iris: locate it again with its own size
+        x = _located_iris(lum, mask, iris_x, iris_y, r)
+    return x, r, _limited_rise(contour, x, iris_y, r, dx, dy)
 
 
 @kernel
@@ -412,7 +494,7 @@ def _redirect_crops(crops: np.ndarray, masks: np.ndarray, contours: np.ndarray,
     for k in range(len(crops)):
         iris_x, iris_y, iris_r, dx, dy, closing = params[k]
         lum = _luminance(crops[k])
-        iris_x, dy = iris_placement(lum, masks[k], contours[k], iris_x, iris_y, iris_r, dx, dy)
+        iris_x, iris_r, dy = iris_placement(lum, masks[k], contours[k], iris_x, iris_y, iris_r, dx, dy)
         rows, col0, col1 = _change_window(contours[k], iris_x, iris_y, iris_r, dx, dy)
         _redirect_window(crops[k, :rows, col0:col1], lum[:rows, col0:col1], masks[k, :rows, col0:col1],
                          contours[k], iris_x, iris_y, iris_r, dx, dy, closing, col0,
