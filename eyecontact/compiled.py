@@ -54,6 +54,24 @@ def cubic_weights(f: float) -> tuple[float, float, float, float]:
     return w0, w1, w2, 1.0 - w0 - w1 - w2
 
 
+@kernel
+def cubic_sample(image: np.ndarray, x0: int, fx: float, y0: int, fy: float, out: np.ndarray) -> None:
+    """The colour of ``image`` ((rows, cols, 3)) a fraction (``fx``, ``fy``) past pixel
+    (``x0``, ``y0``), from cubic taps (edge pixels repeat), clipped to 0..255, into ``out``."""
+    rows, cols = image.shape[:2]
+    wx, wy = cubic_weights(fx), cubic_weights(fy)
+    out[:] = 0.0
+    for j in range(4):
+        yy = min(max(y0 - 1 + j, 0), rows - 1)
+        for i in range(4):
+            xx = min(max(x0 - 1 + i, 0), cols - 1)
+            w = wy[j] * wx[i]
+            for c in range(3):
+                out[c] += w * image[yy, xx, c]
+    for c in range(3):
+        out[c] = min(max(out[c], 0.0), 255.0)
+
+
 _warmed = False  # set once every kernel has run in this process
 
 

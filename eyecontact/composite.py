@@ -15,7 +15,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .compiled import cubic_weights, kernel, split_position
+from .compiled import cubic_sample, kernel, split_position
 from .eyecrop import CROP_H, CROP_W, CORNER_X0, CORNER_X1, CORNER_Y
 from .types import EyeCrop
 
@@ -129,19 +129,11 @@ def _paste(frame: np.ndarray, pixels: np.ndarray, weight: np.ndarray, box: tuple
                              + w01 * weight[vv1, uu0] + w11 * weight[vv1, uu1])
             if alpha <= 0.0:
                 continue  # the frame keeps its exact pixel
-            # The pixels themselves: cubic taps (edge pixels repeat), which keep the eye's
-            # detail where bilinear ones blurred it (see compiled.cubic_weights).
-            cu, cv = cubic_weights(fu), cubic_weights(fv)
-            patch[:] = 0.0
-            for j in range(4):
-                vv = min(max(v0 - 1 + j, 0), rows - 1)
-                for i in range(4):
-                    uu = min(max(u0 - 1 + i, 0), cols - 1)
-                    w = cv[j] * cu[i]
-                    for ch in range(3):
-                        patch[ch] += w * pixels[vv, uu, ch]
+            # The pixels themselves: cubic taps, which keep the eye's detail where bilinear
+            # ones blurred it (see compiled.cubic_weights).
+            cubic_sample(pixels, u0, fu, v0, fv, patch)
             for ch in range(3):
-                value = min(max(np.rint(patch[ch]), 0.0), 255.0)
+                value = np.rint(patch[ch])
                 frame[y, x, ch] = min(np.rint(frame[y, x, ch] * (1.0 - alpha) + value * alpha), 255.0)
 
 

@@ -23,7 +23,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..compiled import cubic_weights, kernel, split_position
+from ..compiled import cubic_sample, cubic_weights, kernel, split_position
 from ..eyecrop import CORNER_X0, CORNER_X1, CROP_H, CROP_W, opening_polygon
 from ..types import EyeCrop, EyeRequest
 
@@ -339,18 +339,8 @@ def _redirect_window(window: np.ndarray, lum: np.ndarray, mask: np.ndarray, cont
                     xx = x0 + i
                     if 0 <= yy < rows and 0 <= xx < cols:  # outside: no iris (weight 0)
                         valid += wy * (fx if i else 1.0 - fx) * seen[yy, xx]
-            # Its colour: cubic taps, edge pixels repeat (bilinear ones blurred the moved iris).
-            cx, cy = cubic_weights(fx), cubic_weights(fy)
-            moved[:] = 0.0
-            for j in range(4):
-                sy = min(max(y0 - 1 + j, 0), rows - 1)
-                for i in range(4):
-                    sx = min(max(x0 - 1 + i, 0), cols - 1)
-                    w = cy[j] * cx[i]
-                    for c in range(3):
-                        moved[c] += w * pixels[sy, sx, c]
-            for c in range(3):
-                moved[c] = min(max(moved[c], 0.0), 255.0)
+            # Its colour: cubic taps (bilinear ones blurred the moved iris).
+            cubic_sample(pixels, x0, fx, y0, fy, moved)
             for c in range(3):
                 m = iris_colour[c] * (1.0 - valid) + moved[c] * valid
                 b = ball[y, x, c] * (1.0 - o) + blurred[y, x, c] * o
