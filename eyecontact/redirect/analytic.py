@@ -447,19 +447,23 @@ def _located_iris(lum: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: floa
 def _iris_radius(lum: np.ndarray, mask: np.ndarray, iris_x: float, iris_y: float, radius: float) -> float:
     """Radius of the disc to move: the mesh's (``radius``), or larger where the pixels show
     a larger iris, i.e. where a disc up to IRIS_RADIUS_MAX times as large, 0.5 px apart, has
-    the best contrast against the ring just outside it. The face mesh's iris ring can be
-    smaller than the iris (a child's eyes on a development clip): a disc of its size moved
-    the iris' middle and left its rim behind as a dark ring."""
-    best, chosen = _disc_contrast(lum, mask, iris_x, iris_y, radius), radius
+    the best contrast against the ring just outside it, clearly (IRIS_LOCATE_GAIN) better
+    than the mesh's size has. The face mesh's iris ring can be smaller than the iris (a
+    child's eyes on a development clip): a disc of its size moved the iris' middle and left
+    its rim behind as a dark ring."""
+    base = _disc_contrast(lum, mask, iris_x, iris_y, radius)
+    best, chosen = base, radius
     steps = int((IRIS_RADIUS_MAX - 1.0) * radius / 0.5)
     for k in range(1, steps + 1):
         r = radius + 0.5 * k
         s = _disc_contrast(lum, mask, iris_x, iris_y, r)
         if s > best:
             best, chosen = s, r
+    if best < base + IRIS_LOCATE_GAIN:
+        return radius  # no clearly larger iris (lashes and glasses' rims darken rings too)
     # A larger disc found in the pixels ends on the iris' last dark pixels; half a pixel more
     # takes them whole through the disc's 1 px soft edge (LIMBUS does that for the mesh's).
-    return chosen + 0.5 if chosen > radius else radius
+    return chosen + 0.5
 
 
 @kernel
