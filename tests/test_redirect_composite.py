@@ -15,11 +15,15 @@ from eyecontact.redirect.base import IdentityRedirector
 from eyecontact.types import EyeCrop, EyeRequest
 
 
-def drawn_eye(iris_x: float = 32.0, iris_y: float = 20.0) -> EyeCrop:
-    """A plain drawn eye in the crop frame: skin, white almond opening, dark iris."""
-    px = np.full((CROP_H, CROP_W, 3), (200, 150, 120), np.uint8)
+SKIN = (200, 150, 120)
+
+
+def drawn_eye(iris_x: float = 32.0, iris_y: float = 20.0, half_height: float = 7.0) -> EyeCrop:
+    """A plain drawn eye in the crop frame: skin, white almond opening (``half_height`` px
+    above and below the centre line), dark iris."""
+    px = np.full((CROP_H, CROP_W, 3), SKIN, np.uint8)
     xs = np.linspace(12.8, 51.2, 9)
-    half = np.sin(np.linspace(0, np.pi, 9)) * 7.0
+    half = np.sin(np.linspace(0, np.pi, 9)) * half_height
     upper = np.stack([xs, 20.0 - half], axis=1)
     lower = np.stack([xs, 20.0 + half], axis=1)
     contour = np.vstack([upper[:8], lower[1:][::1]])
@@ -88,6 +92,20 @@ def test_an_iris_clear_of_the_lower_lid_is_not_rolled_up():
     out = AnalyticRedirector().redirect([looking_down], [EyeRequest(-10.0, 0, 15.0, 0, 1.0)])[0]
     assert dark_centroid(looking_down.pixels)[1] - dark_centroid(out)[1] > 2.0
     assert _white_below_iris(out, 32) <= 2
+
+
+def test_a_lowered_lid_is_not_stretched_into_a_slot():
+    """Lids lowered over a far-down look leave a slit; the warp can only stretch what the slit
+    shows, so the lid rises by at most half the opening (MAX_LID_LIFT), not with the iris
+    (7.2 px here, which stretched a 4 px slit of lashes into a dark slot)."""
+    eye = drawn_eye(half_height=2.0)  # the opening: 4 px tall in the middle
+    out = AnalyticRedirector().redirect([eye], [EyeRequest(-30.0, 0.0, 25.0, 0.0)])[0]
+
+    def top_of_opening(px: np.ndarray) -> int:  # first row of the middle column clearly not skin
+        return int(np.nonzero(np.abs(px[:, 32].astype(int) - SKIN).sum(axis=1) > 150)[0].min())
+
+    risen = top_of_opening(eye.pixels) - top_of_opening(out)
+    assert 1 <= risen <= 0.5 * 4.0 + 1  # it still rises, by half the opening (+1 px rounding)
 
 
 def test_closed_lids_hide_the_iris():
