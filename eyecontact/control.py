@@ -353,6 +353,13 @@ class ControllerTuning:
     lid_low: float = 0.30  # relative lid opening (1 = this person's open eye): no correction
     lid_high: float = 0.45  # ... full correction from here (lids too low hide the iris)
     lid_hysteresis: float = 0.08
+    # The lids' opening itself (opening / eye width, mean of the visible eyes; ~0.3 open): a
+    # slit hides the iris whatever this person's usual opening, and lids lowered that far over
+    # a far-down look (0.10-0.14 on two development clips, where reading with lowered lids is
+    # the person's usual state) came out as a dark slot with a flat patch of iris colour.
+    slit_low: float = 0.10  # no correction at or below
+    slit_high: float = 0.15  # full correction from here
+    slit_hysteresis: float = 0.02
     ramp_min_s: float = 0.15  # every share change takes at least this long
     ramp_max_s: float = 0.30  # ... and the full swing this long
     blink_ramp_s: float = 0.15  # fade out on a real blink: as fast as allowed
@@ -385,13 +392,14 @@ class FaceController:
         self._conf = Backlash(tu.confidence_hysteresis)
         self._width = Backlash(tu.face_width_hysteresis)
         self._lid = Backlash(tu.lid_hysteresis)
+        self._slit = Backlash(tu.slit_hysteresis)
         self._last_t: float | None = None
         self._hold_until = -math.inf
 
     def reset(self) -> None:
         """Forget the transient state (share, hysteresis); keep the lid baseline."""
         self.share.reset(0.0)
-        for b in (self._gaze, self._pitch, self._yaw, self._conf, self._width, self._lid):
+        for b in (self._gaze, self._pitch, self._yaw, self._conf, self._width, self._lid, self._slit):
             b.reset()
         self._hold_until = -math.inf
 
@@ -425,6 +433,10 @@ class FaceController:
             f["face_size"] = 1.0 - ramp_down(self._width(rel), 1.0, tu.face_width_band)
         if lids.openness is not None:
             f["lids"] = 1.0 - ramp_down(self._lid(lids.openness), tu.lid_low, tu.lid_high)
+        apertures = [e.aperture for e in (m.right, m.left) if e.visible and e.aperture is not None]
+        if apertures:
+            opening = self._slit(sum(apertures) / len(apertures))
+            f["slit"] = 1.0 - ramp_down(opening, tu.slit_low, tu.slit_high)
         return f
 
     # -- per frame --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from .control import SIDES, FaceDecision, FaceMeasurement
 STATE_COLOURS = {"real_blink": "#f2b8b5", "synthetic_blink": "#b9d3f2", "no_face": "#dddddd"}
 LIMIT_COLOURS = {
     "none": "#4caf50", "gaze": "#ff9800", "head_pitch": "#9c27b0", "head_yaw": "#673ab7",
-    "confidence": "#795548", "face_size": "#607d8b", "lids": "#e91e63",
+    "confidence": "#795548", "face_size": "#607d8b", "lids": "#e91e63", "slit": "#ad1457",
     "real_blink": "#f44336", "no_visible_eye": "#9e9e9e",
 }
 

@@ -288,6 +288,22 @@ def test_a_fast_glance_away_is_never_corrected_by_more_than_the_gaze_range() -> 
     assert after[-1] == 0.0
 
 
+def test_lids_lowered_to_a_slit_are_left_alone() -> None:
+    """Reading with lowered lids can be a person's usual state (so the lids' opening against
+    this person's own is no help): an opening of a tenth of the eye's width hides the iris,
+    and the eyes are handed back; opened again, they are corrected again."""
+    ctrl = FaceController(quiet(), 30)
+    # The lids lower over half a second, stay, and rise again.
+    aperture = lambda t: OPEN - (OPEN - 0.09) * min(max(t - 1.0, 0.0), 0.5, max(3.5 - t, 0.0)) / 0.5  # noqa: E731
+    ts, ds = run(ctrl, 30, 4.5, lambda t: meas(t, 12.0, aperture=aperture(t)))
+    share = np.array([d.share for d in ds])
+    assert share[29] == pytest.approx(1.0)
+    assert share[(ts > 2.0) & (ts < 3.0)].max() == 0.0
+    assert ds[70].limited_by == "slit"
+    assert share[-1] == pytest.approx(1.0)
+    assert np.abs(np.diff(share)).max() <= 0.25  # eased, never a jump
+
+
 # -- real blinks -------------------------------------------------------------------------------
 
 
