@@ -54,6 +54,8 @@ def added_by_warp(plan: EyePlan, output: np.ndarray) -> int | None:
     contour = eye.lid_contour.astype(np.float64)
     mask = analytic.opening_masks([eye.lid_contour])[0]
     cy = float(eye.iris_center[1])
+    # Counted outside the mesh's disc size, whatever size the warp cut: one fixed measure
+    # compares versions of the warp fairly.
     cx, _, dy = analytic.iris_placement(analytic._luminance(eye.pixels), mask, contour,
                                         float(eye.iris_center[0]), cy, radius, dx, dy)
     opening = mask > 200

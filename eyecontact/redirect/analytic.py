@@ -1,11 +1,13 @@
 """Analytic redirector: moves iris and pupil inside the eye opening, no training needed.
 
-Per crop: (1) the iris disc, placed on the iris the pixels show (the face mesh's centre can be
-a few pixels off), is lifted out and the hole filled with the eye's own sclera colour;
+Per crop: (1) the iris disc, placed on and sized to the iris the pixels show (the face mesh's
+centre can be a few pixels off, its ring too small), is lifted out and the hole filled with
+the white of the eye beside it on each row;
 (2) the iris is put back shifted by R*(sin(new) - sin(old)) (R = eyeball radius in crop pixels;
 vertical shifts 1.3x, see VERTICAL_SHIFT_GAIN) and clipped by the lids, so it slides under them
-as a real eye does; (3) the upper lid follows the iris' vertical shift (and closes for
-openness < 1) with a per-column warp between brow and lower lid.
+as a real eye does; (3) the upper lid follows the iris' vertical shift (rising by at most
+MAX_LID_LIFT of the opening, and closing for openness < 1) with a per-column warp between brow
+and lower lid.
 Nothing outside the eye opening and the upper-lid band changes.
 
 The per-pixel work is one compiled kernel over every crop of the frame (see
@@ -61,8 +63,8 @@ _AA = 4  # sub-pixel bits for anti-aliased polygon filling
 _MARGIN = 4  # window margin around all that changes: blur (3 px) and cubic taps (2 px) stay inside
 _UPPER = np.array([0, 1, 2, 3, 4, 5, 6, 7, 15])  # lid-contour indices, corner to corner
 _LOWER = np.array([0, 8, 9, 10, 11, 12, 13, 14, 15])
-# The hole left by the iris is filled with flat sclera colour, then softened with this blur
-# (sigma 0.6 px) so the fill takes on a little of the surrounding shading.
+# The hole left by the iris is filled with the white beside it (_sclera_fill), then softened
+# with this blur (sigma 0.6 px) so rows blend and the fill meets its surroundings smoothly.
 _FILL_BLUR = cv2.getGaussianKernel(7, 0.6).ravel().astype(np.float64)
 SCLERA_SAMPLE_PX = 3.0  # width of the white sampled beside the iris on each row
 _FALLBACK_SCLERA = np.array([200.0, 190.0, 185.0])  # when too little white shows to measure
